@@ -1,0 +1,190 @@
+# aigw — build, test, run, bench, fuzz.
+#
+#   make          build BPF objects, skeletons, build/aigwd and build/aigwctl
+#   make run      build and run the daemon in the foreground with the repo's config
+#   make test     build and run every test (unit, sanitizer unit, fuzz smoke, e2e)
+#   make bench    benchmarks (not tests)
+#   make fuzz     long fuzzing runs (FUZZ_SECONDS per target)
+#   make deps     install missing Debian packages (idempotent; called by the above)
+#   make vmlinux  regenerate vmlinux/vmlinux.h from the running kernel's BTF
+#   make V=1      show the commands
+
+BUILD   := build
+GEN     := $(BUILD)/gen
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+# Debian packages the build and the tests need. nodejs/npm are only installed
+# when no node is on the machine already.
+DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libssl-dev \
+	libcjson-dev libcmocka-dev libvectorscan-dev libnl-3-dev libnl-idiag-3-dev \
+	pkg-config gcc make openssl ca-certificates curl iproute2 python3 \
+	python3-requests wrk nginx-light procps
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iuserspace -Ibpf -I$(GEN) -pthread
+LDLIBS  := -lbpf -lelf -lz -lssl -lcrypto -lcjson -lnl-idiag-3 -lnl-3 -lhs -lpthread -lm
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(GEN)/%.skel.h,$(BPF_SRCS))
+
+MAINS     := userspace/aigwd.c userspace/aigwctl.c
+LIB_SRCS  := $(filter-out $(MAINS),$(wildcard userspace/*.c))
+LIB_OBJS  := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+LIB       := $(BUILD)/libaigw.a
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+# Sanitizer build of the library and unit tests (ASan + UBSan).
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_OBJS  := $(patsubst userspace/%.c,$(BUILD)/san/obj/%.o,$(LIB_SRCS))
+SAN_LIB   := $(BUILD)/san/libaigw.a
+SAN_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_SRCS))
+
+# libFuzzer targets: built with clang, ASan + UBSan.
+FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS  := $(patsubst userspace/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
+FUZZ_LIB   := $(BUILD)/fuzz/libaigw.a
+FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
+	-Iuserspace -Ibpf -I$(GEN) -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 20
+
+CONFIG ?= $(CURDIR)/policies
+
+.SECONDARY:
+
+.PHONY: all deps run test unit unit-san fuzz-smoke fuzz e2e bench vmlinux clean
+
+all: $(BUILD)/aigwd $(BUILD)/aigwctl
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP): Makefile
+	$(Q)mkdir -p $(BUILD)
+	$(Q)missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: missing Debian packages:$$missing (run as root to install them)" >&2; exit 1; fi; \
+		echo "make deps: installing$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing || exit 1; \
+	fi
+	$(Q)touch $@
+
+vmlinux: deps
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+# --- BPF -------------------------------------------------------------------
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h vmlinux/vmlinux.h | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  BPF     $@"
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-Ivmlinux -Ibpf -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+# Keep BTF (-g is stripped of DWARF only by llvm-strip -g, BTF stays).
+$(GEN)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	@mkdir -p $(@D)
+	@echo "  SKEL    $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# --- userspace -------------------------------------------------------------
+
+$(BUILD)/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/aigw_maps.h | $(BPF_SKELS) $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/aigwd: userspace/aigwd.c $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+$(BUILD)/aigwctl: userspace/aigwctl.c $(LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# --- unit tests (cmocka) ---------------------------------------------------
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/san/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/aigw_maps.h | $(BPF_SKELS)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
+
+$(SAN_LIB): $(SAN_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/san/tests/%: tests/unit/%.c $(SAN_LIB)
+	@mkdir -p $(@D)
+	@echo "  TESTSAN $@"
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN_FLAGS) -Itests/unit $< $(SAN_LIB) $(LDLIBS) -lcmocka -o $@
+
+unit: $(UNIT_BINS)
+	$(Q)tests/run_suite.sh unit $(UNIT_BINS)
+
+unit-san: $(SAN_BINS)
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run_suite.sh unit-san $(SAN_BINS)
+
+# --- fuzzing (libFuzzer) ---------------------------------------------------
+
+$(BUILD)/fuzz/obj/%.o: userspace/%.c $(wildcard userspace/*.h) | $(BPF_SKELS)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	@echo "  FUZZ    $@"
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LDLIBS) -o $@
+
+fuzz-smoke: $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# --- end to end (root, real kernel) ----------------------------------------
+
+e2e: all
+	$(Q)tests/e2e/run.sh
+
+test: all $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS)
+	$(Q)tests/run_all.sh
+
+# --- run and bench ---------------------------------------------------------
+
+run: all
+	$(BUILD)/aigwd --config $(CONFIG)
+
+bench: all
+	$(Q)tests/bench/run.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,366 @@
+/*
+ * aigwd — the aigw daemon.
+ *
+ *   aigwd [--config DIR] [--check | --cleanup] [--verbose]
+ *
+ * Start-up is a straight line: read and validate the config, check the host
+ * (root, BTF, cgroup2), move into our own cgroup (so our upstream connects are
+ * never redirected), load/pin/attach the BPF programs, start the workers'
+ * listeners, then publish the gateway slot and the policies to the kernel.
+ * The main thread then only keeps the heartbeat and the pins current.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf_loader.h"
+#include "bpf_maps.h"
+#include "cgroup.h"
+#include "config.h"
+#include "ev.h"
+#include "log.h"
+#include "policy_apply.h"
+#include "policy_load.h"
+#include "resolver.h"
+#include "worker.h"
+
+#define AIGWD_DEFAULT_CONFIG "/etc/aigw"
+#define AIGWD_MAX_WORKERS 64
+#define AIGWD_RELAY_BUF_BYTES (16 * 1024)
+#define AIGWD_TICK_MS 1000
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+struct daemon {
+	struct cfg_config cfg;
+	struct pol_set *policies;
+	char cg_mount[CG_PATH_MAX];
+	char cg_root_abs[CG_PATH_MAX];
+	char daemon_cg_abs[CG_PATH_MAX];
+	struct bpfl bpf;
+	struct aigw_gateway gw;
+	struct papply pins;
+	struct wk_shared shared;
+	struct worker workers[AIGWD_MAX_WORKERS];
+	int n_workers;
+	struct ev_loop *loop;
+	struct ev_io sig;
+};
+
+/* For log lines in workers; both tables are fixed once workers run. */
+static struct daemon *the_daemon;
+
+static const char *provider_name(uint32_t id)
+{
+	const struct cfg_config *c = &the_daemon->cfg;
+
+	return id < (uint32_t)c->n_providers ? c->providers[id].name : "?";
+}
+
+static const char *policy_name(uint32_t id)
+{
+	const struct pol_policy *p = pol_set_get(the_daemon->policies, id);
+
+	return p ? p->name : "?";
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: aigwd [--config DIR] [--check | --cleanup] [--verbose]\n"
+		"  --config DIR  read DIR/aigw.json and DIR/policies/*.json (default %s)\n"
+		"  --check       validate the config and policies, then exit\n"
+		"  --cleanup     remove every pin, link and cgroup this instance made\n"
+		"  --verbose     debug logging\n",
+		AIGWD_DEFAULT_CONFIG);
+}
+
+static int load_config(struct daemon *d, const char *dir)
+{
+	char err[1024];
+	int rc = cfg_load(dir, &d->cfg, err, sizeof(err));
+
+	if (rc) {
+		fprintf(stderr, "aigwd: %s\n", err);
+		return rc;
+	}
+	rc = pol_set_load(dir, &d->cfg, &d->policies, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "aigwd: %s\n", err);
+		return rc;
+	}
+	return 0;
+}
+
+static int check_host(struct daemon *d)
+{
+	if (geteuid() != 0) {
+		fprintf(stderr, "aigwd: must run as root (it loads BPF programs and moves cgroups)\n");
+		return -EPERM;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		fprintf(stderr,
+			"aigwd: this kernel has no BTF (/sys/kernel/btf/vmlinux): "
+			"build it with CONFIG_DEBUG_INFO_BTF=y\n");
+		return -ENOENT;
+	}
+	if (cg_find_mount(d->cg_mount, sizeof(d->cg_mount))) {
+		fprintf(stderr, "aigwd: no cgroup2 mount in /proc/self/mountinfo "
+				"(mount -t cgroup2 none /sys/fs/cgroup/unified)\n");
+		return -ENOENT;
+	}
+	if (cg_abs_path(d->cg_mount, d->cfg.cgroup_root, d->cg_root_abs, sizeof(d->cg_root_abs)) ||
+	    access(d->cg_root_abs, F_OK)) {
+		fprintf(stderr, "aigwd: cgroup_root \"%s\" does not exist under %s\n",
+			d->cfg.cgroup_root, d->cg_mount);
+		return -ENOENT;
+	}
+	if (snprintf(d->daemon_cg_abs, sizeof(d->daemon_cg_abs), "%.4000s/aigwd-%u",
+		     d->cg_root_abs, d->cfg.listen_port) >= (int)sizeof(d->daemon_cg_abs))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int cleanup(struct daemon *d)
+{
+	char err[512] = "";
+	int rc = bpfl_unpin_all(d->cfg.bpf_pin_dir, err, sizeof(err));
+
+	if (rc)
+		fprintf(stderr, "aigwd: cleanup: %s\n", err);
+	if (rmdir(d->daemon_cg_abs) && errno != ENOENT) {
+		fprintf(stderr, "aigwd: cleanup: remove cgroup %s: %s\n", d->daemon_cg_abs,
+			strerror(errno));
+		rc = -errno;
+	}
+	if (!rc)
+		printf("aigwd: removed pins under %s and cgroup %s\n", d->cfg.bpf_pin_dir,
+		       d->daemon_cg_abs);
+	return rc;
+}
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int netns_cookie(uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, cookie, &len))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int start_workers(struct daemon *d)
+{
+	char err[512];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = d->cfg.workers ? d->cfg.workers : (ncpu > 0 ? ncpu : 1);
+
+	if (n > AIGWD_MAX_WORKERS)
+		n = AIGWD_MAX_WORKERS;
+	d->shared = (struct wk_shared){
+		.listen_port = d->cfg.listen_port,
+		.origin_map_fd = d->bpf.map_fd[BPFL_MAP_ORIGIN_BY_ADDR],
+		.cg_mount = d->cg_mount,
+		.cg_mount_fd = open(d->cg_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+		.connect_timeout_ms = d->cfg.http.connect_timeout_ms,
+		.splice_idle_timeout_ms = d->cfg.http.first_byte_timeout_ms,
+		.relay_buf_bytes = AIGWD_RELAY_BUF_BYTES,
+		.provider_name = provider_name,
+		.policy_name = policy_name,
+	};
+	for (int i = 0; i < n; i++) {
+		if (worker_start(&d->workers[i], i, &d->shared, err, sizeof(err))) {
+			log_err("%s", err);
+			return -1;
+		}
+		d->n_workers++;
+	}
+	return 0;
+}
+
+static int publish_gateway(struct daemon *d)
+{
+	int rc;
+
+	memset(&d->gw, 0, sizeof(d->gw));
+	d->gw.listen_addr4 = htonl(0x7f000001);
+	d->gw.listen_addr6[15] = 1;
+	d->gw.listen_port = d->cfg.listen_port;
+	d->gw.daemon_pid = getpid();
+	d->gw.enabled = 1;
+	d->gw.heartbeat_ns = monotonic_ns();
+	uint64_t cgid, cookie;
+
+	if ((rc = cg_id_of(d->daemon_cg_abs, &cgid)) || (rc = netns_cookie(&cookie)))
+		return rc;
+	d->gw.daemon_cgroup_id = cgid;
+	d->gw.netns_cookie = cookie;
+	return bmap_gateway_set(d->bpf.map_fd[BPFL_MAP_GATEWAY], &d->gw);
+}
+
+static void on_tick(struct ev_loop *loop, void *arg)
+{
+	struct daemon *d = arg;
+
+	d->gw.heartbeat_ns = monotonic_ns();
+	bmap_gateway_set(d->bpf.map_fd[BPFL_MAP_GATEWAY], &d->gw);
+	papply_sync(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_POLICY], d->cg_mount, d->policies);
+}
+
+static void on_signal(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: reload is not implemented yet; keeping the current policies");
+			continue;
+		}
+		log_info("signal %d: shutting down", (int)si.ssi_signo);
+		ev_stop(loop);
+	}
+}
+
+static int setup_signals(struct daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before any thread starts, so workers inherit the mask. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	signal(SIGPIPE, SIG_IGN);
+	d->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	d->sig.cb = on_signal;
+	return d->sig.fd < 0 ? -errno : 0;
+}
+
+static int run(struct daemon *d)
+{
+	char err[1024];
+	int rc;
+
+	if ((rc = setup_signals(d)))
+		return rc;
+	if ((rc = cg_mkdir(d->daemon_cg_abs)) || (rc = cg_move_pid(d->daemon_cg_abs, getpid()))) {
+		log_err("cannot move into cgroup %s: %s", d->daemon_cg_abs, strerror(-rc));
+		return rc;
+	}
+	if ((rc = bpfl_prepare_pin_dir(d->cfg.bpf_pin_dir, err, sizeof(err))) ||
+	    (rc = bpfl_load(&d->bpf, d->cfg.bpf_pin_dir, d->cg_root_abs, err, sizeof(err)))) {
+		log_err("%s", err);
+		return rc;
+	}
+	if ((rc = res_start(&d->cfg, d->bpf.map_fd[BPFL_MAP_TARGETS], err, sizeof(err)))) {
+		log_err("%s", err);
+		return rc;
+	}
+	if ((rc = start_workers(d)))
+		return rc;
+	if ((rc = publish_gateway(d))) {
+		log_err("write gateway map: %s", strerror(-rc));
+		return rc;
+	}
+	papply_sync(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_POLICY], d->cg_mount, d->policies);
+
+	d->loop = ev_loop_new();
+	if (!d->loop || ev_io_add(d->loop, &d->sig, EV_READ))
+		return -ENOMEM;
+	ev_set_tick(d->loop, AIGWD_TICK_MS, on_tick, d);
+	log_info("ready pid=%d listen=127.0.0.1:%u,[::1]:%u cgroup_root=/%s pin_dir=%s "
+		 "workers=%d policies=%d",
+		 getpid(), d->cfg.listen_port, d->cfg.listen_port, d->cfg.cgroup_root,
+		 d->cfg.bpf_pin_dir, d->n_workers, d->policies->n);
+	rc = ev_run(d->loop);
+	return rc;
+}
+
+static void shutdown_daemon(struct daemon *d)
+{
+	res_stop();
+	for (int i = 0; i < d->n_workers; i++)
+		worker_stop(&d->workers[i]);
+	/* Links and maps stay pinned: while we are away the programs apply each
+	 * policy's fail mode, and the counters wait for the next start. */
+	bpfl_close(&d->bpf);
+	ev_loop_free(d->loop);
+	if (d->shared.cg_mount_fd > 0)
+		close(d->shared.cg_mount_fd);
+	if (d->sig.fd > 0)
+		close(d->sig.fd);
+	pol_set_free(d->policies);
+	cfg_free(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'k' },
+		{ "cleanup", no_argument, NULL, 'x' },      { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+	};
+	static struct daemon d; /* large; and the_daemon must outlive the workers */
+	const char *dir = AIGWD_DEFAULT_CONFIG;
+	bool check = false, do_cleanup = false;
+	int opt, rc;
+
+	while ((opt = getopt_long(argc, argv, "c:kxvh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': dir = optarg; break;
+		case 'k': check = true; break;
+		case 'x': do_cleanup = true; break;
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "aigwd: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_set_prefix("aigwd");
+	the_daemon = &d;
+	d.sig.fd = -1;
+	if (load_config(&d, dir))
+		return 1;
+	if (check) {
+		printf("aigwd: %s: config and %d policies are valid\n", dir, d.policies->n);
+		pol_set_free(d.policies);
+		cfg_free(&d.cfg);
+		return 0;
+	}
+	if (check_host(&d))
+		return 1;
+	if (do_cleanup)
+		return cleanup(&d) ? 1 : 0;
+	rc = run(&d);
+	shutdown_daemon(&d);
+	return rc ? 1 : 0;
+}

@@ -1,0 +1,27 @@
+/* Pins a policy set into the kernel: each policy's cgroup paths become rows
+ * of the BPF cgroup_policy map (cgroup id -> policy id, flags). A path that
+ * does not exist yet is skipped and picked up by a later call once it
+ * appears (the daemon calls this every second); a cgroup removed and made
+ * again gets its new id the same way. */
+#ifndef AIGW_POLICY_APPLY_H
+#define AIGW_POLICY_APPLY_H
+
+#include <stddef.h>
+
+#include "bpf_maps.h"
+#include "policy_load.h"
+
+#define PAPPLY_MAX_PINS 4096
+
+struct papply {
+	struct bmap_policy rows[PAPPLY_MAX_PINS]; /* what the map holds now */
+	size_t n;
+	size_t missing; /* pinned paths that do not exist (yet) */
+	bool applied;
+};
+
+/* Compute the rows for set and write the map if they changed. Returns 0 or
+ * a negative errno (the map then keeps its previous rows). */
+int papply_sync(struct papply *pa, int map_fd, const char *cg_mount, const struct pol_set *set);
+
+#endif

@@ -1,0 +1,44 @@
+/* Worker threads: one per core, each with its own event loop, its own
+ * SO_REUSEPORT listeners on 127.0.0.1 and ::1, and its own connections.
+ * Workers share nothing writable; what they read is in struct wk_shared,
+ * which the daemon fills before starting them and does not change after. */
+#ifndef AIGW_WORKER_H
+#define AIGW_WORKER_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ev.h"
+
+struct conn;
+
+struct wk_shared {
+	uint16_t listen_port;
+	int origin_map_fd;      /* origin_by_addr */
+	int cg_mount_fd;        /* cgroup2 mount, for id -> path */
+	const char *cg_mount;
+	uint32_t connect_timeout_ms;
+	uint32_t splice_idle_timeout_ms;
+	uint32_t relay_buf_bytes;   /* per direction */
+	/* Names for log lines; index = id. */
+	const char *(*provider_name)(uint32_t id);
+	const char *(*policy_name)(uint32_t id);
+};
+
+struct worker {
+	int id;
+	pthread_t thread;
+	struct ev_loop *loop;
+	struct ev_io lis4, lis6;
+	const struct wk_shared *sh;
+	struct conn *conns; /* all live connections, for timeouts */
+	uint64_t accepted, no_origin;
+};
+
+/* Bind the listeners (errors are reported here, synchronously) and start
+ * the thread. */
+int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err, size_t errlen);
+void worker_stop(struct worker *w);
+
+#endif
