@@ -33,7 +33,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iuserspace -Ibpf -I$(GEN) -pthread
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iuserspace -Ibpf -I$(GEN) -pthread -MMD -MP
 LDLIBS  := -lbpf -lelf -lz -lssl -lcrypto -lcjson -lnl-idiag-3 -lnl-3 -lhs -lpthread -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -165,7 +165,7 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB) $(LDLIBS) -o $@
 
 fuzz-smoke: $(FUZZ_BINS)
-	$(Q)tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
+	$(Q)$(if $(FUZZ_BINS),tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS),echo "fuzz: no targets")
 
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
@@ -188,3 +188,6 @@ bench: all
 
 clean:
 	rm -rf $(BUILD)
+
+# Header dependencies (including the generated skeleton) from -MMD.
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -14,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "aigw.skel.h"
+#include "log.h"
 
 #define BPFFS_ROOT "/sys/fs/bpf"
 
@@ -52,6 +54,24 @@ static struct bpf_program *skel_prog(struct aigw_bpf *s, size_t i)
 		s->progs.aigw_getpeername4, s->progs.aigw_getpeername6,
 	};
 	return i < sizeof(progs) / sizeof(progs[0]) ? progs[i] : NULL;
+}
+
+/* libbpf's own messages go to our log: warnings as warnings, the rest
+ * (verifier chatter, probes) only with --verbose. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	if (level == LIBBPF_WARN)
+		log_warn("libbpf: %s", line);
+	else
+		log_debug("libbpf: %s", line);
+	return 0;
 }
 
 static bool is_bpffs(const char *path)
@@ -107,7 +127,7 @@ static uint64_t link_cgroup_id(int link_fd)
 static int attach_pinned(struct bpf_program *prog, int cg_fd, uint64_t cg_id,
 			 const char *path, char *err, size_t errlen)
 {
-	struct bpf_link *link = bpf_link__open(path);
+	struct bpf_link *link = access(path, F_OK) ? NULL : bpf_link__open(path);
 	int rc;
 
 	if (link) {
@@ -149,6 +169,7 @@ int bpfl_load(struct bpfl *b, const char *pin_dir, const char *cgroup_abs, char 
 	memset(b, 0, sizeof(*b));
 	for (int i = 0; i < BPFL_MAP_COUNT; i++)
 		b->map_fd[i] = -1;
+	libbpf_set_print(libbpf_print);
 
 	b->skel = aigw_bpf__open();
 	if (!b->skel) {

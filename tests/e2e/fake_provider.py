@@ -1,0 +1,174 @@
+"""A fake LLM provider for the end-to-end tests: plays the outside world.
+
+HTTPS (its own test CA) on the addresses given with --listen, HTTP/1.1 with
+keep-alive. Every TCP connection and every request is appended to --log as a
+JSON line, so a test can assert what reached "the provider" (and what did not).
+
+Endpoints (OpenAI-shaped unless said):
+  GET  /v1/models                    a model list
+  POST /v1/chat/completions          JSON completion with usage; with
+                                     "stream": true, SSE chunks spaced by
+                                     X-Fake-Delay-Ms (default 50) ms
+  anything else                      404 in OpenAI's error shape
+Prints "ready" on stdout once listening.
+"""
+import argparse
+import json
+import socket
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+LOG = None
+CONN_IDS = iter(range(1, 1 << 62))
+
+
+def record(event):
+    event["t"] = time.time()
+    with LOCK:
+        LOG.write(json.dumps(event) + "\n")
+        LOG.flush()
+
+
+COMPLETION = {
+    "id": "chatcmpl-fake1",
+    "object": "chat.completion",
+    "created": 1700000000,
+    "model": "gpt-4o-mini",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the fake provider."},
+                 "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-provider/1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def _record(self, body):
+        record({"event": "request", "conn": self.conn_id, "method": self.command, "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body": body.decode("utf-8", "replace")})
+
+    def _send_json(self, status, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def setup(self):
+        super().setup()
+        self.conn_id = self.server.conn_id_of.pop(id(self.request), 0)
+
+    def do_GET(self):
+        self._record(b"")
+        if self.path == "/v1/models":
+            return self._send_json(200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model"}]})
+        self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error", "code": None}})
+
+    def do_POST(self):
+        body = self._body()
+        self._record(body)
+        if self.path != "/v1/chat/completions":
+            return self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error",
+                                                   "code": None}})
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            return self._send_json(400, {"error": {"message": "bad json", "type": "invalid_request_error",
+                                                   "code": None}})
+        if not req.get("stream"):
+            out = dict(COMPLETION, model=req.get("model", COMPLETION["model"]))
+            return self._send_json(200, out)
+        delay = int(self.headers.get("X-Fake-Delay-Ms") or 50) / 1000.0
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        words = ["Hello", " from", " the", " fake", " provider", "."]
+        for i, w in enumerate(words):
+            chunk = {"id": "chatcmpl-fake1", "object": "chat.completion.chunk", "created": 1700000000,
+                     "model": req.get("model", "gpt-4o-mini"),
+                     "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]}
+            self._chunk(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+            time.sleep(delay)
+        self._chunk(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _chunk(self, data):
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+
+class TLSServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, addr, family, ctx):
+        self.address_family = family
+        self.ctx = ctx
+        self.conn_id_of = {}
+        super().__init__(addr, Handler)
+
+    def process_request_thread(self, request, client_address):
+        cid = next(CONN_IDS)
+        record({"event": "connect", "conn": cid, "peer": list(client_address[:2]),
+                "local": list(request.getsockname()[:2])})
+        try:
+            request = self.ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            record({"event": "tls_error", "conn": cid, "error": str(e)})
+            self.shutdown_request(request)
+            return
+        self.conn_id_of[id(request)] = cid
+        super().process_request_thread(request, client_address)
+
+
+def parse_listen(s):
+    if s.startswith("["):
+        host, port = s[1:].split("]:")
+        return (host, int(port)), socket.AF_INET6
+    host, port = s.rsplit(":", 1)
+    return (host, int(port)), socket.AF_INET
+
+
+def main():
+    global LOG
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--listen", action="append", required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--log", required=True)
+    a = ap.parse_args()
+    LOG = open(a.log, "a")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    servers = []
+    for spec in a.listen:
+        addr, fam = parse_listen(spec)
+        srv = TLSServer(addr, fam, ctx)
+        servers.append(srv)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+    print("ready", flush=True)
+    try:
+        threading.Event().wait()  # until the test ends us with SIGTERM
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,650 @@
+/* DIR/aigw.json: parse, validate, apply defaults (see config.h). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "json_check.h"
+
+static const char *const cfg_keys[] = {
+	"listen_port", "cgroup_root", "bpf_pin_dir", "state_dir", "log_dir", "control_socket",
+	"upstream_ca_file", "metrics_listen", "workers", "http", "providers", NULL,
+};
+static const char *const cfg_provider_keys[] = { "hosts", "addresses", NULL };
+static const char *const cfg_address_keys[] = { "cidr", "port", NULL };
+
+/* The "http" object: every limit is a named setting with a default and a
+ * range, so the table is the documentation. */
+struct cfg_http_key {
+	const char *key;
+	size_t off;
+	bool wide; /* uint64_t field, else uint32_t */
+	long long def, min, max;
+};
+
+#define CFG_HTTP32(k, d, lo, hi) { #k, offsetof(struct cfg_http, k), false, d, lo, hi }
+#define CFG_HTTP64(k, d, lo, hi) { #k, offsetof(struct cfg_http, k), true, d, lo, hi }
+
+static const struct cfg_http_key cfg_http_table[] = {
+	CFG_HTTP32(max_request_line, CFG_DEFAULT_MAX_REQUEST_LINE, CFG_MIN_REQUEST_LINE,
+		   CFG_MAX_REQUEST_LINE),
+	CFG_HTTP32(max_header_bytes, CFG_DEFAULT_MAX_HEADER_BYTES, CFG_MIN_HEADER_BYTES,
+		   CFG_MAX_HEADER_BYTES),
+	CFG_HTTP32(max_headers, CFG_DEFAULT_MAX_HEADERS, 1, CFG_MAX_HEADERS),
+	CFG_HTTP64(max_body_bytes, CFG_DEFAULT_MAX_BODY_BYTES, 1, CFG_MAX_BODY_BYTES),
+	CFG_HTTP32(connect_timeout_ms, CFG_DEFAULT_CONNECT_TIMEOUT_MS, 1, CFG_MAX_TIMEOUT_MS),
+	CFG_HTTP32(handshake_timeout_ms, CFG_DEFAULT_HANDSHAKE_TIMEOUT_MS, 1, CFG_MAX_TIMEOUT_MS),
+	CFG_HTTP32(first_byte_timeout_ms, CFG_DEFAULT_FIRST_BYTE_TIMEOUT_MS, 1,
+		   CFG_MAX_TIMEOUT_MS),
+	CFG_HTTP32(idle_timeout_ms, CFG_DEFAULT_IDLE_TIMEOUT_MS, 1, CFG_MAX_TIMEOUT_MS),
+};
+
+#define CFG_N_HTTP (sizeof(cfg_http_table) / sizeof(cfg_http_table[0]))
+
+/* --- value checks shared with the policy loader --------------------------- */
+
+int cfg_name_check(const char *name, const char **why)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_' && name[i] != '-') {
+			*why = "must match [A-Za-z0-9_-]{1,64}";
+			return -EINVAL;
+		}
+	if (n == 0 || n > CFG_NAME_MAX) {
+		*why = "must match [A-Za-z0-9_-]{1,64}";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* RFC 1123 section 2.1 host names: dot-separated labels of letters, digits
+ * and hyphens, 1..63 bytes, no hyphen at either end, 253 bytes in all. The
+ * last label must not be all digits so that an IP literal is never taken
+ * for a host name (those belong in "addresses"). */
+int cfg_hostname_check(const char *host, const char **why)
+{
+	size_t n = strlen(host), label = 0;
+	bool digits_only = true;
+
+	if (n == 0 || n > CFG_HOSTNAME_MAX) {
+		*why = "must be a host name of 1 to 253 bytes";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i <= n; i++) {
+		char ch = host[i];
+
+		if (ch == '.' || ch == '\0') {
+			if (label == 0) {
+				*why = "has an empty label (a leading, trailing or double dot)";
+				return -EINVAL;
+			}
+			if (host[i - 1] == '-') {
+				*why = "has a label ending with '-'";
+				return -EINVAL;
+			}
+			if (ch == '\0' && digits_only) {
+				*why = "is an IP address or ends in a numeric label; "
+				       "put addresses in \"addresses\"";
+				return -EINVAL;
+			}
+			label = 0;
+			digits_only = true;
+			continue;
+		}
+		if (!isalnum((unsigned char)ch) && ch != '-') {
+			*why = "must be a host name: letters, digits, '-' and '.' only "
+			       "(no wildcards, ports or schemes)";
+			return -EINVAL;
+		}
+		if (label == 0 && ch == '-') {
+			*why = "has a label starting with '-'";
+			return -EINVAL;
+		}
+		if (!isdigit((unsigned char)ch))
+			digits_only = false;
+		if (++label > 63) {
+			*why = "has a label longer than 63 bytes";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int cfg_cgroup_path_check(const char *path, const char **why)
+{
+	const char *p = path;
+
+	if (*path == '\0')
+		return 0; /* the cgroup2 root itself */
+	if (*path == '/') {
+		*why = "must be relative to the cgroup2 mount (no leading '/'; \"\" is the root)";
+		return -EINVAL;
+	}
+	if (strlen(path) > CFG_CGROUP_PATH_MAX) {
+		*why = "is longer than 1024 bytes";
+		return -EINVAL;
+	}
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 0) {
+			*why = "has an empty component ('//' or a trailing '/')";
+			return -EINVAL;
+		}
+		if ((n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			*why = "must not contain '.' or '..' components";
+			return -EINVAL;
+		}
+		if (n > CFG_CGROUP_NAME_MAX) {
+			*why = "has a component longer than 255 bytes";
+			return -EINVAL;
+		}
+		p += n;
+		if (*p == '/' && *++p == '\0') {
+			*why = "has an empty component ('//' or a trailing '/')";
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* "a.b.c.d/n", "x::y/n", or a bare address meaning one host. Host bits are
+ * rejected, not masked: "10.0.0.1/8" is far more often a typo for /32 than
+ * a wish for 10.0.0.0/8, and silently widening it would redirect a /8. */
+int cfg_cidr_parse(const char *s, struct cfg_addr *out, char *why, size_t whylen)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t hlen = slash ? (size_t)(slash - s) : strlen(s);
+	int family, bits, prefix;
+	uint8_t raw[16];
+
+	memset(out, 0, sizeof(*out));
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		snprintf(why, whylen, "must be an IPv4 or IPv6 address with an optional /prefix");
+		return -EINVAL;
+	}
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	family = strchr(host, ':') ? AF_INET6 : AF_INET;
+	bits = family == AF_INET ? 32 : 128;
+	if (inet_pton(family, host, raw) != 1) {
+		snprintf(why, whylen, "\"%s\" is not a valid %s address", host,
+			 family == AF_INET ? "IPv4" : "IPv6");
+		return -EINVAL;
+	}
+	prefix = bits;
+	if (slash) {
+		const char *p = slash + 1;
+		size_t n = strlen(p);
+
+		if (n == 0 || n > 3 || strspn(p, "0123456789") != n || (n > 1 && p[0] == '0')) {
+			snprintf(why, whylen, "prefix \"/%s\" must be a decimal number", p);
+			return -EINVAL;
+		}
+		prefix = atoi(p);
+		if (prefix > bits) {
+			snprintf(why, whylen, "prefix /%d is longer than %d bits for %s", prefix,
+				 bits, family == AF_INET ? "IPv4" : "IPv6");
+			return -EINVAL;
+		}
+	}
+	for (int i = prefix; i < bits; i++) {
+		if (raw[i / 8] & (0x80 >> (i % 8))) {
+			char net[INET6_ADDRSTRLEN];
+
+			for (int j = prefix; j < bits; j++)
+				raw[j / 8] &= (uint8_t)~(0x80 >> (j % 8));
+			inet_ntop(family, raw, net, sizeof(net));
+			snprintf(why, whylen, "host bits set beyond /%d (the network is %s/%d)",
+				 prefix, net, prefix);
+			return -EINVAL;
+		}
+	}
+	out->family = family;
+	if (family == AF_INET) {
+		out->addr[10] = 0xff;
+		out->addr[11] = 0xff;
+		memcpy(out->addr + 12, raw, 4);
+		out->prefix = (uint8_t)(96 + prefix);
+	} else {
+		memcpy(out->addr, raw, 16);
+		out->prefix = (uint8_t)prefix;
+	}
+	return 0;
+}
+
+int cfg_loopback_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+		       const char **why)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *colon, *port_s;
+	size_t hlen, plen;
+	long port;
+
+	memset(ss, 0, sizeof(*ss));
+	*why = "must be \"HOST:PORT\" with a loopback host (127.x.y.z, localhost or [::1])";
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		hlen = (size_t)(close - s - 1);
+		if (hlen >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, hlen);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return -EINVAL;
+		hlen = (size_t)(colon - s);
+		if (hlen >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, hlen);
+	}
+	host[hlen] = '\0';
+	port_s = colon + 1;
+	plen = strlen(port_s);
+	if (plen == 0 || plen > 5 || strspn(port_s, "0123456789") != plen)
+		return -EINVAL;
+	port = strtol(port_s, NULL, 10);
+	if (port < 1 || port > 65535) {
+		*why = "port must be between 1 and 65535";
+		return -EINVAL;
+	}
+	if (s[0] == '[') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+			return -EINVAL;
+		if (!IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr)) {
+			*why = "host must be a loopback address (metrics are never exposed)";
+			return -EINVAL;
+		}
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a6);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
+		if (strcmp(host, "localhost") == 0)
+			strcpy(host, "127.0.0.1");
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+			return -EINVAL;
+		if ((ntohl(a4->sin_addr.s_addr) >> 24) != 127) {
+			*why = "host must be a loopback address (metrics are never exposed)";
+			return -EINVAL;
+		}
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+	}
+	return 0;
+}
+
+/* --- the file ------------------------------------------------------------- */
+
+void cfg_free(struct cfg_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (int i = 0; cfg->providers && i < cfg->n_providers; i++) {
+		struct cfg_provider *p = &cfg->providers[i];
+
+		for (int j = 0; p->hosts && j < p->n_hosts; j++)
+			free(p->hosts[j]);
+		free(p->hosts);
+		free(p->addrs);
+		free(p->name);
+	}
+	free(cfg->providers);
+	free(cfg->config_dir);
+	free(cfg->cgroup_root);
+	free(cfg->bpf_pin_dir);
+	free(cfg->state_dir);
+	free(cfg->log_dir);
+	free(cfg->control_socket);
+	free(cfg->upstream_ca_file);
+	free(cfg->metrics_listen);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int cfg_provider_index(const struct cfg_config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->n_providers; i++)
+		if (strcmp(cfg->providers[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static int cfg_nomem(struct jc_ctx *c)
+{
+	return jc_file_error(c->file, c->err, c->errlen, -ENOMEM, "out of memory");
+}
+
+/* Has any provider before (pi, hi) listed this host? A host maps an SNI to
+ * one provider, so it may appear once in the whole catalog. */
+static const char *cfg_host_owner(const struct cfg_config *cfg, int pi, int hi, const char *h)
+{
+	for (int i = 0; i <= pi; i++) {
+		const struct cfg_provider *p = &cfg->providers[i];
+
+		for (int j = 0; j < (i == pi ? hi : p->n_hosts); j++)
+			if (strcmp(p->hosts[j], h) == 0)
+				return p->name;
+	}
+	return NULL;
+}
+
+static int cfg_parse_hosts(struct jc_ctx *c, struct cfg_config *cfg, int pi, const cJSON *prov)
+{
+	struct cfg_provider *p = &cfg->providers[pi];
+	const cJSON *arr, *it;
+	int rc, n, i = 0;
+
+	rc = jc_array(c, prov, "hosts", JC_REQUIRED | JC_NONEMPTY, &arr, &n);
+	if (rc < 0)
+		return rc;
+	p->hosts = calloc((size_t)n, sizeof(*p->hosts));
+	if (!p->hosts)
+		return cfg_nomem(c);
+	p->n_hosts = n;
+	size_t mk = jc_push_key(c, "hosts");
+	cJSON_ArrayForEach(it, arr) {
+		size_t mi = jc_push_index(c, i);
+		const char *h, *why, *owner;
+
+		rc = jc_as_string(c, it, JC_PRINTABLE, 0, &h);
+		if (rc < 0)
+			return rc;
+		if (cfg_hostname_check(h, &why) < 0)
+			return jc_error(c, "\"%s\" %s", h, why);
+		p->hosts[i] = strdup(h);
+		if (!p->hosts[i])
+			return cfg_nomem(c);
+		for (char *q = p->hosts[i]; *q; q++)
+			*q = (char)tolower((unsigned char)*q);
+		owner = cfg_host_owner(cfg, pi, i, p->hosts[i]);
+		if (owner)
+			return jc_error(c, "host \"%s\" is already listed under provider \"%s\"", h,
+					owner);
+		jc_pop(c, mi);
+		i++;
+	}
+	jc_pop(c, mk);
+	return 0;
+}
+
+static int cfg_parse_addresses(struct jc_ctx *c, struct cfg_provider *p, const cJSON *prov)
+{
+	const cJSON *arr, *it;
+	int rc, n, i = 0;
+
+	rc = jc_array(c, prov, "addresses", 0, &arr, &n);
+	if (rc <= 0)
+		return rc;
+	p->addrs = calloc((size_t)n ? (size_t)n : 1, sizeof(*p->addrs));
+	if (!p->addrs)
+		return cfg_nomem(c);
+	size_t mk = jc_push_key(c, "addresses");
+	cJSON_ArrayForEach(it, arr) {
+		size_t mi = jc_push_index(c, i);
+		long long port = CFG_DEFAULT_PROVIDER_PORT;
+		const char *cidr;
+		char why[160];
+
+		rc = jc_as_object(c, it, cfg_address_keys);
+		if (rc == 0)
+			rc = jc_string(c, it, "cidr", JC_REQUIRED | JC_NONEMPTY | JC_PRINTABLE, 64,
+				       &cidr);
+		if (rc >= 0)
+			rc = jc_int(c, it, "port", 0, 1, 65535, &port);
+		if (rc < 0)
+			return rc;
+		if (cfg_cidr_parse(cidr, &p->addrs[i], why, sizeof(why)) < 0) {
+			jc_push_key(c, "cidr");
+			return jc_error(c, "%s", why);
+		}
+		p->addrs[i].port = (uint16_t)port;
+		p->n_addrs = ++i;
+		jc_pop(c, mi);
+	}
+	jc_pop(c, mk);
+	return 0;
+}
+
+static int cfg_parse_providers(struct jc_ctx *c, struct cfg_config *cfg, const cJSON *root)
+{
+	const cJSON *obj, *it;
+	int rc, n, i = 0;
+
+	rc = jc_object(c, root, "providers", 0, NULL, &obj);
+	if (rc <= 0)
+		return rc;
+	n = cJSON_GetArraySize(obj);
+	size_t mk = jc_push_key(c, "providers");
+	if (n > CFG_MAX_PROVIDERS)
+		return jc_error(c, "at most %d providers", CFG_MAX_PROVIDERS);
+	cfg->providers = calloc((size_t)n ? (size_t)n : 1, sizeof(*cfg->providers));
+	if (!cfg->providers)
+		return cfg_nomem(c);
+	cJSON_ArrayForEach(it, obj) {
+		size_t mp = jc_push_key(c, it->string);
+		struct cfg_provider *p = &cfg->providers[i];
+		const char *why;
+
+		if (cfg_name_check(it->string, &why) < 0)
+			return jc_error(c, "provider name %s", why);
+		cfg->n_providers = i + 1;
+		p->name = strdup(it->string);
+		if (!p->name)
+			return cfg_nomem(c);
+		rc = jc_as_object(c, it, cfg_provider_keys);
+		if (rc == 0)
+			rc = cfg_parse_hosts(c, cfg, i, it);
+		if (rc == 0)
+			rc = cfg_parse_addresses(c, p, it);
+		if (rc < 0)
+			return rc;
+		jc_pop(c, mp);
+		i++;
+	}
+	jc_pop(c, mk);
+	return 0;
+}
+
+static int cfg_parse_http(struct jc_ctx *c, struct cfg_http *http, const cJSON *root)
+{
+	const char *keys[CFG_N_HTTP + 1];
+	const cJSON *obj = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < CFG_N_HTTP; i++) {
+		const struct cfg_http_key *k = &cfg_http_table[i];
+
+		keys[i] = k->key;
+		if (k->wide)
+			*(uint64_t *)((char *)http + k->off) = (uint64_t)k->def;
+		else
+			*(uint32_t *)((char *)http + k->off) = (uint32_t)k->def;
+	}
+	keys[i] = NULL;
+	rc = jc_object(c, root, "http", 0, keys, &obj);
+	if (rc <= 0)
+		return rc;
+	size_t mk = jc_push_key(c, "http");
+	for (i = 0; i < CFG_N_HTTP; i++) {
+		const struct cfg_http_key *k = &cfg_http_table[i];
+		long long v;
+
+		rc = jc_int(c, obj, k->key, 0, k->min, k->max, &v);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			continue;
+		if (k->wide)
+			*(uint64_t *)((char *)http + k->off) = (uint64_t)v;
+		else
+			*(uint32_t *)((char *)http + k->off) = (uint32_t)v;
+	}
+	jc_pop(c, mk);
+	return 0;
+}
+
+/* The plain string settings: where to find the value, default, checks. */
+struct cfg_str_key {
+	const char *key;
+	size_t off;
+	const char *def;
+	unsigned flags;
+};
+
+static const struct cfg_str_key cfg_str_table[] = {
+	{ "cgroup_root", offsetof(struct cfg_config, cgroup_root), CFG_DEFAULT_CGROUP_ROOT, 0 },
+	{ "bpf_pin_dir", offsetof(struct cfg_config, bpf_pin_dir), CFG_DEFAULT_BPF_PIN_DIR,
+	  JC_ABSPATH },
+	{ "state_dir", offsetof(struct cfg_config, state_dir), CFG_DEFAULT_STATE_DIR, JC_ABSPATH },
+	{ "log_dir", offsetof(struct cfg_config, log_dir), CFG_DEFAULT_LOG_DIR, JC_ABSPATH },
+	{ "control_socket", offsetof(struct cfg_config, control_socket),
+	  CFG_DEFAULT_CONTROL_SOCKET, JC_ABSPATH },
+	{ "upstream_ca_file", offsetof(struct cfg_config, upstream_ca_file), NULL, JC_ABSPATH },
+	{ "metrics_listen", offsetof(struct cfg_config, metrics_listen),
+	  CFG_DEFAULT_METRICS_LISTEN, JC_PRINTABLE },
+};
+
+static int cfg_parse_strings(struct jc_ctx *c, struct cfg_config *cfg, const cJSON *root)
+{
+	for (size_t i = 0; i < sizeof(cfg_str_table) / sizeof(cfg_str_table[0]); i++) {
+		const struct cfg_str_key *k = &cfg_str_table[i];
+		char **dst = (char **)((char *)cfg + k->off);
+		const char *v = k->def;
+		int rc = jc_string(c, root, k->key, k->flags, 0, &v);
+
+		if (rc < 0)
+			return rc;
+		if (!v)
+			continue;
+		*dst = strdup(v);
+		if (!*dst)
+			return cfg_nomem(c);
+	}
+	return 0;
+}
+
+/* Checks that need more than a type: done after the strings are copied. */
+static int cfg_check_strings(struct jc_ctx *c, struct cfg_config *cfg)
+{
+	struct sockaddr_un sun;
+	const char *why;
+
+	if (cfg_cgroup_path_check(cfg->cgroup_root, &why) < 0) {
+		jc_push_key(c, "cgroup_root");
+		return jc_error(c, "\"%s\" %s", cfg->cgroup_root, why);
+	}
+	if (strlen(cfg->control_socket) >= sizeof(sun.sun_path)) {
+		jc_push_key(c, "control_socket");
+		return jc_error(c, "a Unix socket path must be shorter than %zu bytes",
+				sizeof(sun.sun_path));
+	}
+	/* "" turns metrics off, so a second instance can run beside a first. */
+	if (cfg->metrics_listen[0] &&
+	    cfg_loopback_parse(cfg->metrics_listen, &cfg->metrics_addr, &cfg->metrics_addrlen,
+			       &why) < 0) {
+		jc_push_key(c, "metrics_listen");
+		return jc_error(c, "%s", why);
+	}
+	return 0;
+}
+
+static int cfg_from_json(struct jc_ctx *c, const cJSON *root, struct cfg_config *cfg)
+{
+	long long v;
+	int rc;
+
+	rc = jc_as_object(c, root, cfg_keys);
+	if (rc < 0)
+		return rc;
+	cfg->listen_port = CFG_DEFAULT_LISTEN_PORT;
+	rc = jc_int(c, root, "listen_port", 0, 1, 65535, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		cfg->listen_port = (uint16_t)v;
+	cfg->workers = CFG_DEFAULT_WORKERS;
+	rc = jc_int(c, root, "workers", 0, 0, CFG_MAX_WORKERS, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		cfg->workers = (int)v;
+	rc = cfg_parse_strings(c, cfg, root);
+	if (rc == 0)
+		rc = cfg_check_strings(c, cfg);
+	if (rc == 0)
+		rc = cfg_parse_http(c, &cfg->http, root);
+	if (rc == 0)
+		rc = cfg_parse_providers(c, cfg, root);
+	return rc;
+}
+
+int cfg_parse(const char *label, const char *text, size_t len, struct cfg_config *out,
+	      char *err, size_t errlen)
+{
+	struct jc_ctx c;
+	cJSON *root = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	jc_init(&c, label, err, errlen);
+	rc = jc_parse(&c, text, len, &root);
+	if (rc == 0)
+		rc = cfg_from_json(&c, root, out);
+	cJSON_Delete(root);
+	if (rc < 0)
+		cfg_free(out);
+	return rc;
+}
+
+int cfg_load(const char *config_dir, struct cfg_config *out, char *err, size_t errlen)
+{
+	char file[PATH_MAX];
+	size_t dlen = strlen(config_dir);
+	struct jc_ctx c;
+	cJSON *root = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	/* "policies/" and "policies" name the same file in messages. */
+	while (dlen > 1 && config_dir[dlen - 1] == '/')
+		dlen--;
+	if (snprintf(file, sizeof(file), "%.*s/%s", (int)dlen, config_dir, CFG_FILE_NAME) >=
+	    (int)sizeof(file))
+		return jc_file_error(config_dir, err, errlen, -ENAMETOOLONG,
+				     "config directory path is too long");
+	jc_init(&c, file, err, errlen);
+	rc = jc_parse_file(&c, &root);
+	if (rc == -ENOENT)
+		return jc_file_error(file, err, errlen, rc,
+				     "does not exist (is --config the right directory?)");
+	if (rc == 0)
+		rc = cfg_from_json(&c, root, out);
+	cJSON_Delete(root);
+	if (rc == 0) {
+		out->config_dir = strndup(config_dir, dlen);
+		if (!out->config_dir)
+			rc = jc_file_error(file, err, errlen, -ENOMEM, "out of memory");
+	}
+	if (rc < 0)
+		cfg_free(out);
+	return rc;
+}

@@ -1,0 +1,129 @@
+/* The global configuration, DIR/aigw.json: where the daemon listens, pins and
+ * writes, the HTTP limits, and the provider catalog. Parsed with cJSON and
+ * validated strictly: an unknown key, a wrong type or a bad value is an error
+ * naming the file, the JSON path and the reason, e.g.
+ *
+ *     /etc/aigw/aigw.json: $.providers.openai.addresses[0].cidr: host bits set ...
+ *
+ * Every key is optional; the defaults are the CFG_DEFAULT_* below. */
+#ifndef AIGW_CONFIG_H
+#define AIGW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CFG_FILE_NAME "aigw.json"
+
+#define CFG_DEFAULT_LISTEN_PORT 15443
+#define CFG_DEFAULT_CGROUP_ROOT ""
+#define CFG_DEFAULT_BPF_PIN_DIR "/sys/fs/bpf/aigw"
+#define CFG_DEFAULT_STATE_DIR "/var/lib/aigw"
+#define CFG_DEFAULT_LOG_DIR "/var/log/aigw"
+#define CFG_DEFAULT_CONTROL_SOCKET "/run/aigw/ctl.sock"
+#define CFG_DEFAULT_METRICS_LISTEN "127.0.0.1:9464"
+#define CFG_DEFAULT_PROVIDER_PORT 443
+#define CFG_DEFAULT_WORKERS 0 /* one per online CPU */
+
+/* HTTP limits (the "http" object), with their defaults and accepted ranges. */
+#define CFG_DEFAULT_MAX_REQUEST_LINE 8192
+#define CFG_DEFAULT_MAX_HEADER_BYTES 65536
+#define CFG_DEFAULT_MAX_HEADERS 100
+#define CFG_DEFAULT_MAX_BODY_BYTES (32 * 1024 * 1024)
+#define CFG_DEFAULT_CONNECT_TIMEOUT_MS 5000
+#define CFG_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
+#define CFG_DEFAULT_FIRST_BYTE_TIMEOUT_MS 300000
+#define CFG_DEFAULT_IDLE_TIMEOUT_MS 60000
+
+#define CFG_MIN_REQUEST_LINE 64
+#define CFG_MAX_REQUEST_LINE (1024 * 1024)
+#define CFG_MIN_HEADER_BYTES 1024
+#define CFG_MAX_HEADER_BYTES (16 * 1024 * 1024)
+#define CFG_MAX_HEADERS 10000
+#define CFG_MAX_BODY_BYTES (1024LL * 1024 * 1024) /* a body is buffered for inspection */
+#define CFG_MAX_TIMEOUT_MS (24LL * 3600 * 1000)
+#define CFG_MAX_WORKERS 1024
+
+/* Names: providers and policies share this shape (they appear in metrics
+ * labels, file names and log lines). */
+#define CFG_NAME_MAX 64
+#define CFG_MAX_PROVIDERS 64
+#define CFG_HOSTNAME_MAX 253
+/* A cgroup path relative to the cgroup2 mount; components are file names. */
+#define CFG_CGROUP_PATH_MAX 1024
+#define CFG_CGROUP_NAME_MAX 255
+
+/* One static provider address: a CIDR and a port. addr is 16 bytes with IPv4
+ * stored v4-mapped (::ffff:a.b.c.d) and prefix counted over those 128 bits
+ * (IPv4 /n is 96+n), which is the key shape of the BPF targets map. Host
+ * bits beyond the prefix are zero (a CIDR with host bits set is rejected). */
+struct cfg_addr {
+	int family; /* AF_INET or AF_INET6, as written in the config */
+	uint8_t addr[16];
+	uint8_t prefix;
+	uint16_t port;
+};
+
+struct cfg_provider {
+	char *name;
+	char **hosts; /* lower-cased RFC 1123 host names, at least one */
+	int n_hosts;
+	struct cfg_addr *addrs;
+	int n_addrs;
+};
+
+struct cfg_http {
+	uint32_t max_request_line;
+	uint32_t max_header_bytes;
+	uint32_t max_headers;
+	uint64_t max_body_bytes;
+	uint32_t connect_timeout_ms;
+	uint32_t handshake_timeout_ms;
+	uint32_t first_byte_timeout_ms;
+	uint32_t idle_timeout_ms;
+};
+
+/* Owns every pointer; free with cfg_free. */
+struct cfg_config {
+	char *config_dir;        /* as given to cfg_load, for messages and policies/ */
+	uint16_t listen_port;
+	char *cgroup_root;       /* relative to the cgroup2 mount, "" = its root */
+	char *bpf_pin_dir;       /* absolute */
+	char *state_dir;         /* absolute */
+	char *log_dir;           /* absolute */
+	char *control_socket;    /* absolute, fits sun_path */
+	char *upstream_ca_file;  /* absolute, or NULL: system store only */
+	char *metrics_listen;    /* as written; "" = metrics disabled */
+	struct sockaddr_storage metrics_addr; /* parsed, loopback; unset if disabled */
+	socklen_t metrics_addrlen;            /* 0 if disabled */
+	int workers;             /* 0 = one per online CPU */
+	struct cfg_http http;
+	struct cfg_provider *providers; /* in file order; index = provider id */
+	int n_providers;
+};
+
+/* Read and validate config_dir/aigw.json into out (zeroed first). Returns 0,
+ * -ENOENT when the file is missing, -EINVAL when it is invalid, -ENOMEM; err
+ * gets "FILE: $.path: reason" on any failure. On failure out holds nothing
+ * to free (cfg_free on it is still safe). */
+int cfg_load(const char *config_dir, struct cfg_config *out, char *err, size_t errlen);
+/* The same from text already in memory; label names the file in messages. */
+int cfg_parse(const char *label, const char *text, size_t len, struct cfg_config *out,
+	      char *err, size_t errlen);
+void cfg_free(struct cfg_config *cfg);
+
+/* Index of the provider with this name, or -1. */
+int cfg_provider_index(const struct cfg_config *cfg, const char *name);
+
+/* Shared value checks. Each returns 0 or -EINVAL with *why set to a static
+ * reason (cfg_cidr_parse writes its reason into why, whylen). */
+int cfg_name_check(const char *name, const char **why);        /* [A-Za-z0-9_-]{1,64} */
+int cfg_hostname_check(const char *host, const char **why);    /* RFC 1123 */
+int cfg_cgroup_path_check(const char *path, const char **why); /* "a/b", "" = root */
+int cfg_cidr_parse(const char *s, struct cfg_addr *out, char *why, size_t whylen);
+/* "host:port" with host 127.x.y.z, localhost, or [::1]. */
+int cfg_loopback_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+		       const char **why);
+
+#endif

@@ -1,0 +1,1044 @@
+/* The policy set: load, validate whole, keep as one arena (policy_load.h). */
+#include "policy_load.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <limits.h>
+#include <math.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hs/hs.h>
+
+#include "aigw_maps.h"
+#include "json_check.h"
+
+/* --- arena: one snapshot, one free ----------------------------------------- */
+
+#define POL_ARENA_CHUNK 16384
+
+struct pol_arena {
+	struct pol_arena *next;
+	size_t used, cap;
+	max_align_t data[];
+};
+
+static void pa_free(struct pol_arena *a)
+{
+	while (a) {
+		struct pol_arena *next = a->next;
+
+		free(a);
+		a = next;
+	}
+}
+
+/* Zeroed memory that lives until pa_free; NULL when out of memory. */
+static void *pa_alloc(struct pol_arena **head, size_t n)
+{
+	struct pol_arena *a = *head;
+	void *p;
+
+	n = (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+	if (!n)
+		n = alignof(max_align_t);
+	if (!a || a->cap - a->used < n) {
+		size_t cap = n > POL_ARENA_CHUNK ? n : POL_ARENA_CHUNK;
+
+		a = malloc(sizeof(*a) + cap);
+		if (!a)
+			return NULL;
+		a->next = *head;
+		a->used = 0;
+		a->cap = cap;
+		*head = a;
+	}
+	p = (char *)a->data + a->used;
+	a->used += n;
+	memset(p, 0, n);
+	return p;
+}
+
+static char *pa_strdup(struct pol_arena **head, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = pa_alloc(head, n);
+
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+/* --- names ------------------------------------------------------------------ */
+
+static const char *const pol_detector_names[] = {
+	[POL_DET_EMAIL] = "email",
+	[POL_DET_CREDIT_CARD] = "credit_card",
+	[POL_DET_US_SSN] = "us_ssn",
+	[POL_DET_IBAN] = "iban",
+	[POL_DET_PHONE] = "phone",
+	[POL_DET_IPV4] = "ipv4",
+	[POL_DET_AWS_ACCESS_KEY] = "aws_access_key",
+	[POL_DET_GITHUB_TOKEN] = "github_token",
+	[POL_DET_OPENAI_KEY] = "openai_key",
+	[POL_DET_ANTHROPIC_KEY] = "anthropic_key",
+	[POL_DET_PRIVATE_KEY] = "private_key",
+	[POL_DET_JWT] = "jwt",
+	[POL_DET_COUNT] = NULL,
+};
+static const char *const pol_fail_mode_names[] = { "open", "closed", NULL };
+static const char *const pol_inspect_names[] = { "terminate", "observe", NULL };
+static const char *const pol_npt_names[] = { "splice", "refuse", NULL };
+static const char *const pol_mt_action_names[] = { "reject", "clamp", NULL };
+/* Index + 1 is the enum pol_window value (0 is "none"). */
+static const char *const pol_window_names[] = { "hour", "day", "month", NULL };
+static const char *const pol_dlp_action_names[] = { "block", "redact", "log", NULL };
+
+const char *pol_detector_name(enum pol_detector d)
+{
+	return (unsigned)d < POL_DET_COUNT ? pol_detector_names[d] : "?";
+}
+
+const char *pol_fail_mode_name(enum pol_fail_mode m)
+{
+	return (unsigned)m <= POL_FAIL_CLOSED ? pol_fail_mode_names[m] : "?";
+}
+
+const char *pol_inspect_name(enum pol_inspect m)
+{
+	return (unsigned)m <= POL_INSPECT_OBSERVE ? pol_inspect_names[m] : "?";
+}
+
+const char *pol_window_name(enum pol_window w)
+{
+	if (w == POL_WINDOW_NONE)
+		return "none";
+	return (unsigned)w <= POL_WINDOW_MONTH ? pol_window_names[w - 1] : "?";
+}
+
+const char *pol_dlp_action_name(enum pol_dlp_action a)
+{
+	return (unsigned)a <= POL_DLP_LOG ? pol_dlp_action_names[a] : "?";
+}
+
+/* Keys of each object, in the order the README documents them. */
+static const char *const pol_keys[] = {
+	"cgroups", "fail_mode", "inspect", "non_provider_tls", "models", "limits",
+	"quota", "dlp", "routes", "auth", "audit", NULL,
+};
+static const char *const pol_models_keys[] = { "allow", "deny", NULL };
+static const char *const pol_limits_keys[] = { "max_body_bytes", "max_tokens",
+					       "max_tokens_action", NULL };
+static const char *const pol_quota_keys[] = {
+	"token_budget", "window", "connects_per_second", "burst", "requests_per_minute",
+	"tokens_per_minute", "reject_over_budget_max_tokens", NULL,
+};
+static const char *const pol_dlp_keys[] = { "action", "detectors", "custom", "scan_responses",
+					    NULL };
+static const char *const pol_custom_keys[] = { "name", "regex", "action", NULL };
+static const char *const pol_route_keys[] = { "match", "targets", "retries", "timeout_ms",
+					      NULL };
+static const char *const pol_match_keys[] = { "model", "provider", NULL };
+static const char *const pol_target_keys[] = { "provider", "model", "weight", NULL };
+static const char *const pol_auth_keys[] = { "inject", "strip_client_key", NULL };
+static const char *const pol_inject_keys[] = { "key_file", NULL };
+static const char *const pol_audit_keys[] = { "enabled", "log_bodies", "redact", NULL };
+
+/* --- globs ------------------------------------------------------------------ */
+
+int pol_glob_check(const char *glob, const char **why)
+{
+	size_t n = strlen(glob);
+
+	if (n == 0) {
+		*why = "must not be empty";
+		return -EINVAL;
+	}
+	if (n > POL_GLOB_MAX) {
+		*why = "must be at most 256 bytes long";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (glob[i] < 0x20 || glob[i] > 0x7e) {
+			*why = "must be printable ASCII";
+			return -EINVAL;
+		}
+	for (size_t i = 0; i < n; i++) {
+		if (glob[i] == '\\') {
+			if (++i == n) {
+				*why = "ends with a lone '\\'";
+				return -EINVAL;
+			}
+		} else if (glob[i] == ']') {
+			*why = "has a ']' without a matching '['";
+			return -EINVAL;
+		} else if (glob[i] == '[') {
+			/* fnmatch(3) brackets: "[!...]" negates, a ']' first is a
+			 * literal, and "[:class:]" may appear inside. */
+			size_t j = i + 1;
+
+			if (glob[j] == '!' || glob[j] == '^')
+				j++;
+			if (glob[j] == ']')
+				j++;
+			while (j < n && glob[j] != ']') {
+				if (glob[j] == '[' && glob[j + 1] == ':') {
+					const char *end = strstr(glob + j + 2, ":]");
+
+					if (!end)
+						break;
+					j = (size_t)(end - glob) + 2;
+					continue;
+				}
+				j++;
+			}
+			if (j >= n) {
+				*why = "has a '[' without a matching ']'";
+				return -EINVAL;
+			}
+			i = j;
+		}
+	}
+	return 0;
+}
+
+bool pol_model_allowed(const struct pol_policy *p, const char *model)
+{
+	if (!model)
+		model = "";
+	for (int i = 0; i < p->models.n_deny; i++)
+		if (fnmatch(p->models.deny[i], model, 0) == 0)
+			return false;
+	if (p->models.n_allow == 0)
+		return true;
+	for (int i = 0; i < p->models.n_allow; i++)
+		if (fnmatch(p->models.allow[i], model, 0) == 0)
+			return true;
+	return false;
+}
+
+/* --- one file ---------------------------------------------------------------- */
+
+struct pl {
+	struct jc_ctx jc;
+	struct pol_arena **arena;
+	const struct cfg_config *cfg;
+};
+
+static int pl_nomem(struct pl *l)
+{
+	return jc_file_error(l->jc.file, l->jc.err, l->jc.errlen, -ENOMEM, "out of memory");
+}
+
+/* The provider at the current path: must be in aigw.json's catalog. */
+static int pl_provider(struct pl *l, const char *name, int *index)
+{
+	char list[256];
+	size_t n = 0;
+
+	*index = cfg_provider_index(l->cfg, name);
+	if (*index >= 0)
+		return 0;
+	list[0] = '\0';
+	for (int i = 0; i < l->cfg->n_providers && n < sizeof(list); i++) {
+		int w = snprintf(list + n, sizeof(list) - n, "%s\"%s\"", i ? ", " : "",
+				 l->cfg->providers[i].name);
+
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	if (l->cfg->n_providers == 0)
+		return jc_error(&l->jc, "unknown provider \"%s\" (aigw.json defines no providers)",
+				name);
+	return jc_error(&l->jc, "unknown provider \"%s\" (aigw.json defines %s)", name, list);
+}
+
+/* An array of strings, each checked by check() (if any), none repeated,
+ * copied into the arena. Returns 0 or an error; *out untouched if absent. */
+static int pl_strings(struct pl *l, const cJSON *obj, const char *key, const char *what,
+		      int (*check)(const char *s, const char **why), const char *const **out,
+		      int *count)
+{
+	const cJSON *arr, *it;
+	const char **v;
+	int rc, n, i = 0;
+
+	rc = jc_array(&l->jc, obj, key, 0, &arr, &n);
+	if (rc <= 0)
+		return rc;
+	v = pa_alloc(l->arena, (size_t)n * sizeof(*v));
+	if (!v)
+		return pl_nomem(l);
+	size_t mk = jc_push_key(&l->jc, key);
+	cJSON_ArrayForEach(it, arr) {
+		size_t mi = jc_push_index(&l->jc, i);
+		const char *s, *why;
+
+		rc = jc_as_string(&l->jc, it, 0, 0, &s);
+		if (rc < 0)
+			return rc;
+		if (check && check(s, &why) < 0)
+			return jc_error(&l->jc, "%s \"%s\" %s", what, s, why);
+		for (int j = 0; j < i; j++)
+			if (strcmp(v[j], s) == 0)
+				return jc_error(&l->jc, "%s \"%s\" is listed twice", what, s);
+		v[i] = pa_strdup(l->arena, s);
+		if (!v[i])
+			return pl_nomem(l);
+		jc_pop(&l->jc, mi);
+		i++;
+	}
+	jc_pop(&l->jc, mk);
+	*out = v;
+	*count = n;
+	return 0;
+}
+
+static int pl_models(struct pl *l, struct pol_policy *p, const cJSON *root)
+{
+	const cJSON *obj;
+	int rc = jc_object(&l->jc, root, "models", 0, pol_models_keys, &obj);
+
+	if (rc <= 0)
+		return rc;
+	size_t mk = jc_push_key(&l->jc, "models");
+	rc = pl_strings(l, obj, "allow", "glob", pol_glob_check, &p->models.allow,
+			&p->models.n_allow);
+	if (rc == 0)
+		rc = pl_strings(l, obj, "deny", "glob", pol_glob_check, &p->models.deny,
+				&p->models.n_deny);
+	if (rc == 0)
+		jc_pop(&l->jc, mk);
+	return rc;
+}
+
+static int pl_limits(struct pl *l, struct pol_policy *p, const cJSON *root)
+{
+	struct pol_limits *lim = &p->limits;
+	const cJSON *obj;
+	long long v;
+	int rc = jc_object(&l->jc, root, "limits", 0, pol_limits_keys, &obj), act = -1;
+
+	if (rc <= 0)
+		return rc;
+	size_t mk = jc_push_key(&l->jc, "limits");
+	rc = jc_int(&l->jc, obj, "max_body_bytes", 0, 1, JC_INT_MAX, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		/* The global limit sizes the daemon's buffers: a policy may only
+		 * lower it. */
+		if ((uint64_t)v > l->cfg->http.max_body_bytes) {
+			jc_push_key(&l->jc, "max_body_bytes");
+			return jc_error(&l->jc, "%lld exceeds http.max_body_bytes of aigw.json (%llu)",
+					v, (unsigned long long)l->cfg->http.max_body_bytes);
+		}
+		lim->max_body_bytes = (uint64_t)v;
+	}
+	rc = jc_int(&l->jc, obj, "max_tokens", 0, 1, POL_MAX_TOKENS_CAP, &v);
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		lim->max_tokens = (uint64_t)v;
+	rc = jc_enum(&l->jc, obj, "max_tokens_action", 0, pol_mt_action_names, &act);
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		if (!lim->max_tokens) {
+			jc_push_key(&l->jc, "max_tokens_action");
+			return jc_error(&l->jc, "has no effect without max_tokens");
+		}
+		lim->max_tokens_action = (enum pol_max_tokens_action)act;
+	}
+	jc_pop(&l->jc, mk);
+	return 0;
+}
+
+static int pl_quota(struct pl *l, struct pol_policy *p, const cJSON *root)
+{
+	struct pol_quota *q = &p->quota;
+	const cJSON *obj;
+	long long v;
+	int rc = jc_object(&l->jc, root, "quota", 0, pol_quota_keys, &obj), w = -1;
+	bool has_burst = false;
+
+	if (rc <= 0)
+		return rc;
+	size_t mk = jc_push_key(&l->jc, "quota");
+	if ((rc = jc_int(&l->jc, obj, "token_budget", 0, 1, JC_INT_MAX, &v)) < 0)
+		return rc;
+	if (rc > 0)
+		q->token_budget = (uint64_t)v;
+	if ((rc = jc_enum(&l->jc, obj, "window", 0, pol_window_names, &w)) < 0)
+		return rc;
+	if (rc > 0)
+		q->window = (enum pol_window)(w + 1);
+	if ((rc = jc_number(&l->jc, obj, "connects_per_second", JC_EXCL_MIN, 0, POL_MAX_RATE,
+			    &q->connects_per_second)) < 0)
+		return rc;
+	if ((rc = jc_int(&l->jc, obj, "burst", 0, 1, POL_MAX_RATE, &v)) < 0)
+		return rc;
+	if (rc > 0) {
+		q->burst = (uint32_t)v;
+		has_burst = true;
+	}
+	if ((rc = jc_int(&l->jc, obj, "requests_per_minute", 0, 1, POL_MAX_RATE, &v)) < 0)
+		return rc;
+	if (rc > 0)
+		q->requests_per_minute = (uint32_t)v;
+	if ((rc = jc_int(&l->jc, obj, "tokens_per_minute", 0, 1, JC_INT_MAX, &v)) < 0)
+		return rc;
+	if (rc > 0)
+		q->tokens_per_minute = (uint64_t)v;
+	if ((rc = jc_bool(&l->jc, obj, "reject_over_budget_max_tokens", 0,
+			  &q->reject_over_budget_max_tokens)) < 0)
+		return rc;
+
+	/* Half a setting is a mistake, not a default: say which half is missing. */
+	if (q->token_budget && q->window == POL_WINDOW_NONE) {
+		jc_push_key(&l->jc, "token_budget");
+		return jc_error(&l->jc, "needs a window (\"hour\", \"day\" or \"month\")");
+	}
+	if (!q->token_budget && q->window != POL_WINDOW_NONE) {
+		jc_push_key(&l->jc, "window");
+		return jc_error(&l->jc, "has no effect without token_budget");
+	}
+	if (q->reject_over_budget_max_tokens && !q->token_budget) {
+		jc_push_key(&l->jc, "reject_over_budget_max_tokens");
+		return jc_error(&l->jc, "has no effect without token_budget");
+	}
+	if (has_burst && q->connects_per_second == 0) {
+		jc_push_key(&l->jc, "burst");
+		return jc_error(&l->jc, "has no effect without connects_per_second");
+	}
+	if (q->connects_per_second > 0 && !has_burst)
+		q->burst = (uint32_t)ceil(q->connects_per_second);
+	jc_pop(&l->jc, mk);
+	return 0;
+}
+
+/* A custom pattern must compile the way the DLP engine compiles it (leftmost
+ * start of match, which redaction needs), or it would fail at the first
+ * request instead of at load time. */
+static int pl_regex_check(struct pl *l, const char *re)
+{
+	hs_compile_error_t *cerr = NULL;
+	hs_database_t *db = NULL;
+	int rc = 0;
+
+	if (hs_compile(re, HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, NULL, &db, &cerr) != HS_SUCCESS)
+		rc = jc_error(&l->jc, "does not compile: %s",
+			      cerr && cerr->message ? cerr->message : "unknown error");
+	hs_free_compile_error(cerr);
+	hs_free_database(db);
+	return rc;
+}
+
+static int pl_dlp_custom(struct pl *l, struct pol_dlp *d, const cJSON *obj)
+{
+	struct pol_dlp_custom *cu;
+	const cJSON *arr, *it;
+	int rc, n, i = 0;
+
+	rc = jc_array(&l->jc, obj, "custom", 0, &arr, &n);
+	if (rc <= 0)
+		return rc;
+	cu = pa_alloc(l->arena, (size_t)n * sizeof(*cu));
+	if (!cu)
+		return pl_nomem(l);
+	size_t mk = jc_push_key(&l->jc, "custom");
+	cJSON_ArrayForEach(it, arr) {
+		size_t mi = jc_push_index(&l->jc, i);
+		const char *name, *re, *why;
+		int act = (int)d->action;
+
+		rc = jc_as_object(&l->jc, it, pol_custom_keys);
+		if (rc >= 0)
+			rc = jc_string(&l->jc, it, "name", JC_REQUIRED, 0, &name);
+		if (rc >= 0)
+			rc = jc_string(&l->jc, it, "regex", JC_REQUIRED | JC_NONEMPTY, POL_REGEX_MAX,
+				       &re);
+		if (rc >= 0)
+			rc = jc_enum(&l->jc, it, "action", 0, pol_dlp_action_names, &act);
+		if (rc < 0)
+			return rc;
+		size_t mn = jc_push_key(&l->jc, "name");
+		if (cfg_name_check(name, &why) < 0)
+			return jc_error(&l->jc, "\"%s\" %s", name, why);
+		if (jc_name_index(pol_detector_names, name) >= 0)
+			return jc_error(&l->jc, "\"%s\" is a built-in detector name", name);
+		for (int j = 0; j < i; j++)
+			if (strcmp(cu[j].name, name) == 0)
+				return jc_error(&l->jc, "\"%s\" is used twice", name);
+		jc_pop(&l->jc, mn);
+		jc_push_key(&l->jc, "regex");
+		if ((rc = pl_regex_check(l, re)) < 0)
+			return rc;
+		jc_pop(&l->jc, mi);
+		cu[i].name = pa_strdup(l->arena, name);
+		cu[i].regex = pa_strdup(l->arena, re);
+		if (!cu[i].name || !cu[i].regex)
+			return pl_nomem(l);
+		cu[i].action = (enum pol_dlp_action)act;
+		i++;
+	}
+	jc_pop(&l->jc, mk);
+	d->custom = cu;
+	d->n_custom = n;
+	return 0;
+}
+
+static int pl_dlp(struct pl *l, struct pol_policy *p, const cJSON *root)
+{
+	struct pol_dlp *d = &p->dlp;
+	const cJSON *obj, *arr, *it;
+	int rc = jc_object(&l->jc, root, "dlp", 0, pol_dlp_keys, &obj), act = POL_DLP_BLOCK, n,
+	    i = 0;
+
+	if (rc <= 0)
+		return rc;
+	size_t mk = jc_push_key(&l->jc, "dlp");
+	d->enabled = true;
+	if ((rc = jc_enum(&l->jc, obj, "action", 0, pol_dlp_action_names, &act)) < 0)
+		return rc;
+	d->action = (enum pol_dlp_action)act;
+	if ((rc = jc_array(&l->jc, obj, "detectors", 0, &arr, &n)) < 0)
+		return rc;
+	if (rc > 0) {
+		size_t md = jc_push_key(&l->jc, "detectors");
+
+		cJSON_ArrayForEach(it, arr) {
+			size_t mi = jc_push_index(&l->jc, i++);
+			int det;
+
+			det = cJSON_IsString(it) ? jc_name_index(pol_detector_names, it->valuestring)
+						 : -1;
+			if (det < 0) {
+				char list[512];
+				size_t w = 0;
+
+				for (int k = 0; k < POL_DET_COUNT; k++)
+					w += (size_t)snprintf(list + w, sizeof(list) - w, "%s\"%s\"",
+							      k ? ", " : "", pol_detector_names[k]);
+				return jc_error(&l->jc, "must be one of %s", list);
+			}
+			if (d->detectors & (1u << det))
+				return jc_error(&l->jc, "detector \"%s\" is listed twice",
+						pol_detector_names[det]);
+			d->detectors |= 1u << det;
+			jc_pop(&l->jc, mi);
+		}
+		jc_pop(&l->jc, md);
+	}
+	if ((rc = pl_dlp_custom(l, d, obj)) < 0)
+		return rc;
+	if ((rc = jc_bool(&l->jc, obj, "scan_responses", 0, &d->scan_responses)) < 0)
+		return rc;
+	/* An empty section would read as "DLP on" while checking nothing. */
+	if (!d->detectors && !d->n_custom)
+		return jc_error(&l->jc, "lists no detectors and no custom patterns");
+	jc_pop(&l->jc, mk);
+	return 0;
+}
+
+static int pl_glob_value(struct pl *l, const cJSON *obj, const char *key, const char **out)
+{
+	const char *s = NULL, *why;
+	int rc = jc_string(&l->jc, obj, key, 0, 0, &s);
+
+	if (rc <= 0)
+		return rc;
+	if (pol_glob_check(s, &why) < 0) {
+		jc_push_key(&l->jc, key);
+		return jc_error(&l->jc, "glob \"%s\" %s", s, why);
+	}
+	*out = pa_strdup(l->arena, s);
+	return *out ? 1 : pl_nomem(l);
+}
+
+static int pl_targets(struct pl *l, struct pol_route *r, const cJSON *route)
+{
+	struct pol_route_target *t;
+	const cJSON *arr, *it;
+	int rc, n, i = 0;
+
+	rc = jc_array(&l->jc, route, "targets", JC_REQUIRED | JC_NONEMPTY, &arr, &n);
+	if (rc < 0)
+		return rc;
+	t = pa_alloc(l->arena, (size_t)n * sizeof(*t));
+	if (!t)
+		return pl_nomem(l);
+	size_t mk = jc_push_key(&l->jc, "targets");
+	cJSON_ArrayForEach(it, arr) {
+		size_t mi = jc_push_index(&l->jc, i);
+		const char *prov, *model = NULL;
+		long long w = 1;
+
+		rc = jc_as_object(&l->jc, it, pol_target_keys);
+		if (rc >= 0)
+			rc = jc_string(&l->jc, it, "provider", JC_REQUIRED, 0, &prov);
+		if (rc >= 0)
+			rc = jc_string(&l->jc, it, "model", JC_NONEMPTY | JC_PRINTABLE, POL_MODEL_MAX,
+				       &model);
+		if (rc >= 0)
+			rc = jc_int(&l->jc, it, "weight", 0, 1, POL_MAX_WEIGHT, &w);
+		if (rc < 0)
+			return rc;
+		jc_push_key(&l->jc, "provider");
+		if ((rc = pl_provider(l, prov, &t[i].provider_index)) < 0)
+			return rc;
+		jc_pop(&l->jc, mi);
+		t[i].provider = l->cfg->providers[t[i].provider_index].name;
+		t[i].model = model ? pa_strdup(l->arena, model) : NULL;
+		if (model && !t[i].model)
+			return pl_nomem(l);
+		t[i].weight = (uint32_t)w;
+		i++;
+	}
+	jc_pop(&l->jc, mk);
+	r->targets = t;
+	r->n_targets = n;
+	return 0;
+}
+
+static int pl_route(struct pl *l, struct pol_route *r, const cJSON *it)
+{
+	const cJSON *match = NULL;
+	const char *prov = NULL;
+	long long v;
+	int rc;
+
+	r->match_provider_index = -1;
+	r->retries = POL_DEFAULT_RETRIES;
+	if ((rc = jc_as_object(&l->jc, it, pol_route_keys)) < 0)
+		return rc;
+	if ((rc = jc_object(&l->jc, it, "match", 0, pol_match_keys, &match)) < 0)
+		return rc;
+	if (match) {
+		size_t mm = jc_push_key(&l->jc, "match");
+
+		if ((rc = pl_glob_value(l, match, "model", &r->match_model)) < 0)
+			return rc;
+		if ((rc = jc_string(&l->jc, match, "provider", 0, 0, &prov)) < 0)
+			return rc;
+		if (prov) {
+			jc_push_key(&l->jc, "provider");
+			if ((rc = pl_provider(l, prov, &r->match_provider_index)) < 0)
+				return rc;
+			r->match_provider = l->cfg->providers[r->match_provider_index].name;
+		}
+		jc_pop(&l->jc, mm);
+	}
+	if ((rc = pl_targets(l, r, it)) < 0)
+		return rc;
+	if ((rc = jc_int(&l->jc, it, "retries", 0, 0, POL_MAX_RETRIES, &v)) < 0)
+		return rc;
+	if (rc > 0)
+		r->retries = (uint32_t)v;
+	if ((rc = jc_int(&l->jc, it, "timeout_ms", 0, 1, CFG_MAX_TIMEOUT_MS, &v)) < 0)
+		return rc;
+	if (rc > 0)
+		r->timeout_ms = (uint32_t)v;
+	return 0;
+}
+
+static int pl_routes(struct pl *l, struct pol_policy *p, const cJSON *root)
+{
+	struct pol_route *r;
+	const cJSON *arr, *it;
+	int rc, n, i = 0;
+
+	rc = jc_array(&l->jc, root, "routes", 0, &arr, &n);
+	if (rc <= 0)
+		return rc;
+	r = pa_alloc(l->arena, (size_t)n * sizeof(*r));
+	if (!r)
+		return pl_nomem(l);
+	size_t mk = jc_push_key(&l->jc, "routes");
+	cJSON_ArrayForEach(it, arr) {
+		size_t mi = jc_push_index(&l->jc, i);
+
+		if ((rc = pl_route(l, &r[i], it)) < 0)
+			return rc;
+		jc_pop(&l->jc, mi);
+		i++;
+	}
+	jc_pop(&l->jc, mk);
+	p->routes = r;
+	p->n_routes = n;
+	return 0;
+}
+
+static int pl_auth(struct pl *l, struct pol_policy *p, const cJSON *root)
+{
+	struct pol_auth_inject *inj;
+	const cJSON *obj, *map = NULL, *it;
+	int rc = jc_object(&l->jc, root, "auth", 0, pol_auth_keys, &obj), i = 0;
+
+	if (rc <= 0)
+		return rc;
+	size_t mk = jc_push_key(&l->jc, "auth");
+	if ((rc = jc_bool(&l->jc, obj, "strip_client_key", 0, &p->auth.strip_client_key)) < 0)
+		return rc;
+	if ((rc = jc_object(&l->jc, obj, "inject", 0, NULL, &map)) < 0)
+		return rc;
+	if (!map) {
+		jc_pop(&l->jc, mk);
+		return 0;
+	}
+	size_t mi = jc_push_key(&l->jc, "inject");
+	inj = pa_alloc(l->arena, (size_t)cJSON_GetArraySize(map) * sizeof(*inj));
+	if (!inj)
+		return pl_nomem(l);
+	cJSON_ArrayForEach(it, map) {
+		size_t mp = jc_push_key(&l->jc, it->string);
+		const char *kf;
+
+		if ((rc = pl_provider(l, it->string, &inj[i].provider_index)) < 0)
+			return rc;
+		if ((rc = jc_as_object(&l->jc, it, pol_inject_keys)) < 0)
+			return rc;
+		if ((rc = jc_string(&l->jc, it, "key_file", JC_REQUIRED | JC_ABSPATH, 0, &kf)) < 0)
+			return rc;
+		inj[i].provider = l->cfg->providers[inj[i].provider_index].name;
+		inj[i].key_file = pa_strdup(l->arena, kf);
+		if (!inj[i].key_file)
+			return pl_nomem(l);
+		jc_pop(&l->jc, mp);
+		i++;
+	}
+	jc_pop(&l->jc, mi);
+	p->auth.inject = inj;
+	p->auth.n_inject = i;
+	jc_pop(&l->jc, mk);
+	return 0;
+}
+
+static int pl_audit(struct pl *l, struct pol_policy *p, const cJSON *root)
+{
+	const cJSON *obj;
+	int rc;
+
+	p->audit.enabled = true;
+	p->audit.log_bodies = false;
+	p->audit.redact = true;
+	rc = jc_object(&l->jc, root, "audit", 0, pol_audit_keys, &obj);
+	if (rc <= 0)
+		return rc;
+	size_t mk = jc_push_key(&l->jc, "audit");
+	if ((rc = jc_bool(&l->jc, obj, "enabled", 0, &p->audit.enabled)) < 0 ||
+	    (rc = jc_bool(&l->jc, obj, "log_bodies", 0, &p->audit.log_bodies)) < 0 ||
+	    (rc = jc_bool(&l->jc, obj, "redact", 0, &p->audit.redact)) < 0)
+		return rc;
+	jc_pop(&l->jc, mk);
+	return 0;
+}
+
+static int pl_policy(struct pl *l, struct pol_policy *p, const cJSON *root)
+{
+	int rc, fm = POL_FAIL_OPEN, in = POL_INSPECT_TERMINATE, npt = POL_NPT_SPLICE;
+
+	if ((rc = jc_as_object(&l->jc, root, pol_keys)) < 0)
+		return rc;
+	if ((rc = pl_strings(l, root, "cgroups", "cgroup", cfg_cgroup_path_check, &p->cgroups,
+			     &p->n_cgroups)) < 0)
+		return rc;
+	if ((rc = jc_enum(&l->jc, root, "fail_mode", 0, pol_fail_mode_names, &fm)) < 0 ||
+	    (rc = jc_enum(&l->jc, root, "inspect", 0, pol_inspect_names, &in)) < 0 ||
+	    (rc = jc_enum(&l->jc, root, "non_provider_tls", 0, pol_npt_names, &npt)) < 0)
+		return rc;
+	p->fail_mode = (enum pol_fail_mode)fm;
+	p->inspect = (enum pol_inspect)in;
+	p->non_provider_tls = (enum pol_non_provider_tls)npt;
+	if ((rc = pl_models(l, p, root)) < 0 || (rc = pl_limits(l, p, root)) < 0 ||
+	    (rc = pl_quota(l, p, root)) < 0 || (rc = pl_dlp(l, p, root)) < 0 ||
+	    (rc = pl_routes(l, p, root)) < 0 || (rc = pl_auth(l, p, root)) < 0 ||
+	    (rc = pl_audit(l, p, root)) < 0)
+		return rc;
+	return 0;
+}
+
+/* --- the set ------------------------------------------------------------------ */
+
+struct pl_file {
+	char *path;
+	char name[CFG_NAME_MAX + 1];
+};
+
+struct pl_pin {
+	const char *cgroup;
+	int policy, index;
+};
+
+static int pl_file_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct pl_file *)a)->name, ((const struct pl_file *)b)->name);
+}
+
+static int pl_pin_cmp(const void *a, const void *b)
+{
+	const struct pl_pin *x = a, *y = b;
+	int c = strcmp(x->cgroup, y->cgroup);
+
+	if (c)
+		return c;
+	if (x->policy != y->policy)
+		return x->policy - y->policy;
+	return x->index - y->index;
+}
+
+/* NAME from DIR/NAME.json, checked. */
+static int pl_file_name(struct pl_file *f, char *err, size_t errlen)
+{
+	const char *base = strrchr(f->path, '/'), *why;
+	size_t n;
+
+	base = base ? base + 1 : f->path;
+	n = strlen(base);
+	if (n <= 5 || strcmp(base + n - 5, ".json") != 0)
+		return jc_file_error(f->path, err, errlen, -EINVAL,
+				     "a policy file name must be NAME.json");
+	n -= 5;
+	if (n > CFG_NAME_MAX)
+		return jc_file_error(f->path, err, errlen, -EINVAL,
+				     "policy name (the file name without .json) must match "
+				     "[A-Za-z0-9_-]{1,64}");
+	memcpy(f->name, base, n);
+	f->name[n] = '\0';
+	if (cfg_name_check(f->name, &why) < 0)
+		return jc_file_error(f->path, err, errlen, -EINVAL,
+				     "policy name \"%s\" (the file name without .json) %s", f->name,
+				     why);
+	return 0;
+}
+
+/* A cgroup belongs to one policy: two pins of one cgroup would leave the
+ * kernel's choice to the order of map updates. */
+static int pl_check_pins(struct pol_set *set, char *err, size_t errlen)
+{
+	struct pl_pin *pins;
+	int total = 0, k = 0, rc = 0;
+
+	for (int i = 0; i < set->n; i++) {
+		total += set->policies[i].n_cgroups;
+		if (total > AIGW_MAX_CGROUPS) {
+			struct jc_ctx c;
+
+			jc_init(&c, set->policies[i].file, err, errlen);
+			jc_push_key(&c, "cgroups");
+			return jc_error(&c, "the policy set pins more than %d cgroups",
+					AIGW_MAX_CGROUPS);
+		}
+	}
+	if (total < 2)
+		return 0;
+	pins = calloc((size_t)total, sizeof(*pins));
+	if (!pins)
+		return jc_file_error("policies", err, errlen, -ENOMEM, "out of memory");
+	for (int i = 0; i < set->n; i++)
+		for (int j = 0; j < set->policies[i].n_cgroups; j++)
+			pins[k++] = (struct pl_pin){ set->policies[i].cgroups[j], i, j };
+	qsort(pins, (size_t)total, sizeof(*pins), pl_pin_cmp);
+	for (k = 1; k < total; k++) {
+		if (strcmp(pins[k - 1].cgroup, pins[k].cgroup) == 0) {
+			const struct pol_policy *first = &set->policies[pins[k - 1].policy];
+			struct jc_ctx c;
+
+			jc_init(&c, set->policies[pins[k].policy].file, err, errlen);
+			jc_push_key(&c, "cgroups");
+			jc_push_index(&c, pins[k].index);
+			rc = jc_error(&c, "cgroup \"%s\" is also pinned by %s (policy \"%s\")",
+				      pins[k].cgroup, first->file, first->name);
+			break;
+		}
+	}
+	free(pins);
+	return rc;
+}
+
+/* Load files (names already checked) as one set; *out only on success. */
+static int pl_load(struct pl_file *files, int n, const struct cfg_config *cfg,
+		   struct pol_set **out, char *err, size_t errlen)
+{
+	struct pol_arena *arena = NULL;
+	struct pol_policy *pols;
+	struct pol_set *set;
+	int rc = 0;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	if (!cfg)
+		return jc_file_error("policies", err, errlen, -EINVAL,
+				     "no aigw.json configuration to check against");
+	qsort(files, (size_t)n, sizeof(*files), pl_file_cmp);
+	for (int i = 1; i < n; i++)
+		if (strcmp(files[i - 1].name, files[i].name) == 0)
+			return jc_file_error(files[i].path, err, errlen, -EINVAL,
+					     "policy name \"%s\" is also used by %s", files[i].name,
+					     files[i - 1].path);
+	set = pa_alloc(&arena, sizeof(*set));
+	pols = pa_alloc(&arena, (size_t)n * sizeof(*pols));
+	if (!set || !pols) {
+		rc = jc_file_error("policies", err, errlen, -ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (int i = 0; i < n; i++) {
+		struct pl l = { .arena = &arena, .cfg = cfg };
+		cJSON *root = NULL;
+
+		jc_init(&l.jc, files[i].path, err, errlen);
+		pols[i].id = (uint32_t)(i + 1);
+		pols[i].name = pa_strdup(&arena, files[i].name);
+		pols[i].file = pa_strdup(&arena, files[i].path);
+		if (!pols[i].name || !pols[i].file) {
+			rc = pl_nomem(&l);
+			goto cleanup;
+		}
+		rc = jc_parse_file(&l.jc, &root);
+		if (rc == 0)
+			rc = pl_policy(&l, &pols[i], root);
+		cJSON_Delete(root);
+		if (rc < 0)
+			goto cleanup;
+	}
+	set->n = n;
+	set->policies = pols;
+	rc = pl_check_pins(set, err, errlen);
+	if (rc < 0)
+		goto cleanup;
+	set->arena = arena;
+	*out = set;
+	return 0;
+cleanup:
+	pa_free(arena);
+	return rc;
+}
+
+static void pl_files_free(struct pl_file *files, int n)
+{
+	for (int i = 0; files && i < n; i++)
+		free(files[i].path);
+	free(files);
+}
+
+int pol_set_load(const char *config_dir, const struct cfg_config *cfg, struct pol_set **out,
+		 char *err, size_t errlen)
+{
+	struct pl_file *files = NULL;
+	size_t dlen = strlen(config_dir);
+	char dir[PATH_MAX];
+	struct dirent *de;
+	int n = 0, rc = 0;
+	DIR *d;
+
+	*out = NULL;
+	while (dlen > 1 && config_dir[dlen - 1] == '/')
+		dlen--;
+	if (snprintf(dir, sizeof(dir), "%.*s/%s", (int)dlen, config_dir, POL_DIR_NAME) >=
+	    (int)sizeof(dir))
+		return jc_file_error(config_dir, err, errlen, -ENAMETOOLONG, "path is too long");
+	d = opendir(dir);
+	if (!d && errno != ENOENT)
+		return jc_file_error(dir, err, errlen, -errno, "cannot open directory: %s",
+				     strerror(errno));
+	/* No policies directory is a valid, empty set: nothing is pinned. */
+	while (d && (errno = 0, de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		struct pl_file *grown;
+
+		/* Like the shell's *.json: dot files (editor leftovers) are not policies. */
+		if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 5, ".json") != 0)
+			continue;
+		if (n >= POL_MAX_POLICIES) {
+			rc = jc_file_error(dir, err, errlen, -E2BIG, "more than %d policy files",
+					   POL_MAX_POLICIES);
+			goto cleanup;
+		}
+		grown = realloc(files, (size_t)(n + 1) * sizeof(*files));
+		if (!grown) {
+			rc = jc_file_error(dir, err, errlen, -ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		files = grown;
+		memset(&files[n], 0, sizeof(files[n]));
+		if (asprintf(&files[n].path, "%s/%s", dir, de->d_name) < 0) {
+			files[n].path = NULL;
+			rc = jc_file_error(dir, err, errlen, -ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		n++;
+		rc = pl_file_name(&files[n - 1], err, errlen);
+		if (rc < 0)
+			goto cleanup;
+	}
+	if (d && errno) {
+		rc = jc_file_error(dir, err, errlen, -errno, "cannot read directory: %s",
+				   strerror(errno));
+		goto cleanup;
+	}
+	rc = pl_load(files, n, cfg, out, err, errlen);
+cleanup:
+	if (d)
+		closedir(d);
+	pl_files_free(files, n);
+	return rc;
+}
+
+int pol_check_files(const char *const *paths, int n, const struct cfg_config *cfg, char *err,
+		    size_t errlen)
+{
+	struct pl_file *files;
+	struct pol_set *set = NULL;
+	int rc = 0, i;
+
+	if (n < 0 || n > POL_MAX_POLICIES)
+		return jc_file_error("policy check", err, errlen, -E2BIG,
+				     "between 0 and %d files", POL_MAX_POLICIES);
+	files = calloc((size_t)n + 1, sizeof(*files));
+	if (!files)
+		return jc_file_error("policy check", err, errlen, -ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		files[i].path = strdup(paths[i]);
+		if (!files[i].path) {
+			rc = jc_file_error(paths[i], err, errlen, -ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		rc = pl_file_name(&files[i], err, errlen);
+		if (rc < 0) {
+			i++;
+			goto cleanup;
+		}
+	}
+	rc = pl_load(files, n, cfg, &set, err, errlen);
+	pol_set_free(set);
+cleanup:
+	pl_files_free(files, i);
+	return rc;
+}
+
+void pol_set_free(struct pol_set *set)
+{
+	/* The set lives in its own arena: read the head before freeing it. */
+	if (set)
+		pa_free(set->arena);
+}
+
+const struct pol_policy *pol_set_get(const struct pol_set *set, uint32_t id)
+{
+	if (!set || id == 0 || id > (uint32_t)set->n)
+		return NULL;
+	return &set->policies[id - 1];
+}
+
+const struct pol_policy *pol_set_find(const struct pol_set *set, const char *name)
+{
+	for (int i = 0; set && i < set->n; i++)
+		if (strcmp(set->policies[i].name, name) == 0)
+			return &set->policies[i];
+	return NULL;
+}
