@@ -202,6 +202,7 @@ int jc_parse(struct jc_ctx *c, const char *text, size_t len, cJSON **out)
 	if (!root) {
 		size_t off = end && end >= copy ? (size_t)(end - copy) : 0;
 		int rc = jc_syntax_error(c, copy, len, off);
+
 		free(copy);
 		return rc;
 	}
@@ -358,11 +359,10 @@ int jc_as_int(struct jc_ctx *c, const cJSON *v, long long min, long long max, lo
 	d = v->valuedouble;
 	if (!isfinite(d) || d != floor(d))
 		return jc_error(c, "must be an integer");
-	if (d < (double)min || d > (double)max) {
-		if (max >= JC_INT_MAX)
-			return jc_error(c, "must be an integer >= %lld", min);
+	if (d < (double)min && max >= JC_INT_MAX)
+		return jc_error(c, "must be an integer >= %lld", min);
+	if (d < (double)min || d > (double)max)
 		return jc_error(c, "must be an integer between %lld and %lld", min, max);
-	}
 	*out = (long long)d;
 	return 0;
 }

@@ -875,7 +875,8 @@ static int pl_load(struct pl_file *files, int n, const struct cfg_config *cfg,
 	if (!cfg)
 		return jc_file_error("policies", err, errlen, -EINVAL,
 				     "no aigw.json configuration to check against");
-	qsort(files, (size_t)n, sizeof(*files), pl_file_cmp);
+	if (n > 1)
+		qsort(files, (size_t)n, sizeof(*files), pl_file_cmp);
 	for (int i = 1; i < n; i++)
 		if (strcmp(files[i - 1].name, files[i].name) == 0)
 			return jc_file_error(files[i].path, err, errlen, -EINVAL,

@@ -277,6 +277,7 @@ class Daemon:
             "log_dir": os.path.join(self.dir, "log"),
             "control_socket": os.path.join(self.dir, "ctl.sock"),
             "upstream_ca_file": test_pki()["ca"],
+            "metrics_listen": "",
             "providers": providers or provider_catalog(),
         }
         if extra_config:
