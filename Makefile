@@ -68,7 +68,7 @@ CONFIG ?= $(CURDIR)/policies
 
 .SECONDARY:
 
-.PHONY: all deps run test unit unit-san fuzz-smoke fuzz e2e bench vmlinux clean
+.PHONY: all deps e2e-deps run test unit unit-san fuzz-smoke fuzz e2e bench vmlinux clean
 
 all: $(BUILD)/aigwd $(BUILD)/aigwctl
 
@@ -172,7 +172,15 @@ fuzz: $(FUZZ_BINS)
 
 # --- end to end (root, real kernel) ----------------------------------------
 
-e2e: all
+# The official provider SDKs for the e2e clients, pinned by package-lock.json.
+NODE_STAMP := tests/e2e/node/node_modules/.package-lock.json
+
+$(NODE_STAMP): tests/e2e/node/package.json tests/e2e/node/package-lock.json | $(DEPS_STAMP)
+	$(Q)cd tests/e2e/node && npm ci --no-audit --no-fund --loglevel=error
+
+e2e-deps: $(NODE_STAMP)
+
+e2e: all $(NODE_STAMP)
 	$(Q)tests/e2e/run.sh
 
 test: all $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS)

@@ -23,6 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "daemon.h"
+#include "daemon_ctl.h"
 #include "bpf_loader.h"
 #include "bpf_maps.h"
 #include "cgroup.h"
@@ -32,10 +35,11 @@
 #include "policy_apply.h"
 #include "policy_load.h"
 #include "resolver.h"
+#include "snapshot.h"
+#include "tls_ca.h"
 #include "worker.h"
 
 #define AIGWD_DEFAULT_CONFIG "/etc/aigw"
-#define AIGWD_MAX_WORKERS 64
 #define AIGWD_RELAY_BUF_BYTES (16 * 1024)
 #define AIGWD_TICK_MS 1000
 
@@ -43,21 +47,6 @@
 #define SO_NETNS_COOKIE 71
 #endif
 
-struct daemon {
-	struct cfg_config cfg;
-	struct pol_set *policies;
-	char cg_mount[CG_PATH_MAX];
-	char cg_root_abs[CG_PATH_MAX];
-	char daemon_cg_abs[CG_PATH_MAX];
-	struct bpfl bpf;
-	struct aigw_gateway gw;
-	struct papply pins;
-	struct wk_shared shared;
-	struct worker workers[AIGWD_MAX_WORKERS];
-	int n_workers;
-	struct ev_loop *loop;
-	struct ev_io sig;
-};
 
 /* For log lines in workers; both tables are fixed once workers run. */
 static struct daemon *the_daemon;
@@ -69,12 +58,6 @@ static const char *provider_name(uint32_t id)
 	return id < (uint32_t)c->n_providers ? c->providers[id].name : "?";
 }
 
-static const char *policy_name(uint32_t id)
-{
-	const struct pol_policy *p = pol_set_get(the_daemon->policies, id);
-
-	return p ? p->name : "?";
-}
 
 static void usage(FILE *f)
 {
@@ -172,6 +155,31 @@ static int netns_cookie(uint64_t *cookie)
 	return rc;
 }
 
+/* The local CA, limited by name constraints to the catalog's hosts. */
+static int open_ca(struct daemon *d)
+{
+	const char *hosts[256];
+	size_t n = 0;
+	char err[1024];
+	int rc;
+
+	for (int p = 0; p < d->cfg.n_providers; p++)
+		for (int h = 0; h < d->cfg.providers[p].n_hosts && n < 256; h++)
+			hosts[n++] = d->cfg.providers[p].hosts[h];
+	rc = tca_load_or_create(d->cfg.state_dir, hosts, n, &d->ca, err, sizeof(err));
+	if (rc) {
+		log_err("local CA in %s: %s", d->cfg.state_dir, err);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!tca_permits(d->ca, hosts[i]))
+			log_warn("the CA in %s does not cover %s (its name constraints predate that "
+				 "provider): traffic to it is spliced, not terminated. Remove ca.crt "
+				 "and ca.key to make a new CA",
+				 d->cfg.state_dir, hosts[i]);
+	return 0;
+}
+
 static int start_workers(struct daemon *d)
 {
 	char err[512];
@@ -180,6 +188,8 @@ static int start_workers(struct daemon *d)
 
 	if (n > AIGWD_MAX_WORKERS)
 		n = AIGWD_MAX_WORKERS;
+	if (snap_hub_init(&d->hub, d->policies, n))
+		return -ENOMEM;
 	d->shared = (struct wk_shared){
 		.listen_port = d->cfg.listen_port,
 		.origin_map_fd = d->bpf.map_fd[BPFL_MAP_ORIGIN_BY_ADDR],
@@ -189,7 +199,10 @@ static int start_workers(struct daemon *d)
 		.splice_idle_timeout_ms = d->cfg.http.first_byte_timeout_ms,
 		.relay_buf_bytes = AIGWD_RELAY_BUF_BYTES,
 		.provider_name = provider_name,
-		.policy_name = policy_name,
+		.cfg = &d->cfg,
+		.policies = &d->hub,
+		.ca = d->ca,
+		.audit_fd = d->audit_fd,
 	};
 	for (int i = 0; i < n; i++) {
 		if (worker_start(&d->workers[i], i, &d->shared, err, sizeof(err))) {
@@ -227,7 +240,33 @@ static void on_tick(struct ev_loop *loop, void *arg)
 
 	d->gw.heartbeat_ns = monotonic_ns();
 	bmap_gateway_set(d->bpf.map_fd[BPFL_MAP_GATEWAY], &d->gw);
-	papply_sync(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_POLICY], d->cg_mount, d->policies);
+	daemon_apply_pins(d);
+	snap_reclaim(&d->hub);
+	dctl_sweep(d);
+}
+
+/* Reload the policy set: validated whole, then published by one pointer swap
+ * (workers see the old set or the new one) and pinned into the kernel, where
+ * rows are overwritten before stale ones go, so no pinned cgroup is ever
+ * unmanaged. An invalid set changes nothing. aigw.json is not reloaded. */
+int daemon_reload(struct daemon *d, char *err, size_t errlen)
+{
+	struct pol_set *set;
+	int rc = pol_set_load(d->config_dir, &d->cfg, &set, err, errlen);
+
+	if (rc) {
+		log_err("reload refused, the current policies stay in force: %s", err);
+		return rc;
+	}
+	if ((rc = snap_publish(&d->hub, set))) {
+		pol_set_free(set);
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
+	d->policies = set;
+	daemon_apply_pins(d);
+	log_info("reloaded %d policies", set->n);
+	return 0;
 }
 
 static void on_signal(struct ev_loop *loop, struct ev_io *io, uint32_t events)
@@ -236,7 +275,9 @@ static void on_signal(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 
 	while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: reload is not implemented yet; keeping the current policies");
+			char err[1024];
+
+			daemon_reload(the_daemon, err, sizeof(err));
 			continue;
 		}
 		log_info("signal %d: shutting down", (int)si.ssi_signo);
@@ -277,6 +318,16 @@ static int run(struct daemon *d)
 		log_err("%s", err);
 		return rc;
 	}
+	if ((rc = open_ca(d)))
+		return rc;
+	if ((rc = rpin_load(&d->live_pins, d->cfg.state_dir, err, sizeof(err)))) {
+		log_err("live pins: %s", err);
+		return rc;
+	}
+	if ((d->audit_fd = audit_open(d->cfg.log_dir, err, sizeof(err))) < 0) {
+		log_err("%s", err);
+		return d->audit_fd;
+	}
 	if ((rc = res_start(&d->cfg, d->bpf.map_fd[BPFL_MAP_TARGETS], err, sizeof(err)))) {
 		log_err("%s", err);
 		return rc;
@@ -287,11 +338,15 @@ static int run(struct daemon *d)
 		log_err("write gateway map: %s", strerror(-rc));
 		return rc;
 	}
-	papply_sync(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_POLICY], d->cg_mount, d->policies);
+	daemon_apply_pins(d);
 
 	d->loop = ev_loop_new();
 	if (!d->loop || ev_io_add(d->loop, &d->sig, EV_READ))
 		return -ENOMEM;
+	if ((rc = dctl_open(d, err, sizeof(err)))) {
+		log_err("control socket: %s", err);
+		return rc;
+	}
 	ev_set_tick(d->loop, AIGWD_TICK_MS, on_tick, d);
 	log_info("ready pid=%d listen=127.0.0.1:%u,[::1]:%u cgroup_root=/%s pin_dir=%s "
 		 "workers=%d policies=%d",
@@ -309,12 +364,20 @@ static void shutdown_daemon(struct daemon *d)
 	/* Links and maps stay pinned: while we are away the programs apply each
 	 * policy's fail mode, and the counters wait for the next start. */
 	bpfl_close(&d->bpf);
+	dctl_close(d);
 	ev_loop_free(d->loop);
+	rpin_free(&d->live_pins);
+	if (d->hub.n_workers)
+		snap_hub_destroy(&d->hub); /* frees the policy sets */
+	else
+		pol_set_free(d->policies);
+	tca_free(d->ca);
 	if (d->shared.cg_mount_fd > 0)
 		close(d->shared.cg_mount_fd);
 	if (d->sig.fd > 0)
 		close(d->sig.fd);
-	pol_set_free(d->policies);
+	if (d->audit_fd > 0)
+		close(d->audit_fd);
 	cfg_free(&d->cfg);
 }
 
@@ -348,6 +411,8 @@ int main(int argc, char **argv)
 	log_set_prefix("aigwd");
 	the_daemon = &d;
 	d.sig.fd = -1;
+	d.audit_fd = -1;
+	d.config_dir = dir;
 	if (load_config(&d, dir))
 		return 1;
 	if (check) {

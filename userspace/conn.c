@@ -6,68 +6,86 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "bpf_maps.h"
 #include "cgroup.h"
+#include "config.h"
 #include "log.h"
-#include "relay.h"
+#include "policy_load.h"
+#include "proxy.h"
+#include "snapshot.h"
+#include "splice.h"
+#include "tls_clienthello.h"
 #include "worker.h"
 
-enum conn_state { CONN_CONNECTING, CONN_RELAY, CONN_CLOSED };
-
-struct conn {
-	struct ev_io cio;          /* client side */
-	struct ev_io uio;          /* upstream side */
-	struct ev_deferred reaper; /* frees after the current event batch */
-	struct worker *w;
-	struct conn *prev, *next;
-	enum conn_state state;
-	uint64_t start_ms, last_ms;
-	struct aigw_origin origin;
-	char dst[64];
-	char cgroup[256];
-	struct relay_dir up;   /* client -> upstream */
-	struct relay_dir down; /* upstream -> client */
-	char bufs[];           /* 2 * relay_buf_bytes */
-};
+static const char *mode_name(const struct conn *c)
+{
+	if (c->px)
+		return "terminate";
+	if (c->sp)
+		return "splice";
+	return "refused";
+}
 
 static void conn_free(struct ev_deferred *d)
 {
 	struct conn *c = (struct conn *)((char *)d - offsetof(struct conn, reaper));
 
+	splice_free(c);
 	free(c);
 }
 
-static void conn_close(struct conn *c, const char *why)
+void conn_close(struct conn *c, const char *why)
 {
 	struct worker *w = c->w;
+	uint64_t up = 0, down = 0;
 
-	if (c->state == CONN_CLOSED)
+	if (c->mode == CONN_CLOSED)
 		return;
-	log_info("close cgroup=/%s pid=%u dst=%s up=%llu down=%llu ms=%llu reason=%s", c->cgroup,
-		 c->origin.pid, c->dst, (unsigned long long)c->up.bytes,
-		 (unsigned long long)c->down.bytes,
+	if (c->sp)
+		splice_bytes(c, &up, &down);
+	else if (c->px)
+		proxy_bytes(c, &up, &down);
+	log_info("close cgroup=/%s pid=%u comm=%s dst=%s sni=%s mode=%s up=%llu down=%llu ms=%llu "
+		 "reason=%s",
+		 c->cgroup, c->origin.pid, c->origin.comm, c->dst, c->sni[0] ? c->sni : "-",
+		 mode_name(c), (unsigned long long)up, (unsigned long long)down,
 		 (unsigned long long)(ev_now_ms(w->loop) - c->start_ms), why);
-	c->state = CONN_CLOSED;
+	if (!c->policy || c->policy->audit.enabled) {
+		char comm[2 * AIGW_COMM_LEN + 8], cg[2 * CONN_CGROUP_MAX + 8];
+
+		audit_escape(comm, sizeof(comm), c->origin.comm);
+		audit_escape(cg, sizeof(cg), c->cgroup);
+		audit_record(w->audit,
+			     "\"event\":\"connection\",\"cgroup\":\"/%s\",\"pid\":%u,\"uid\":%u,"
+			     "\"comm\":\"%s\",\"policy\":\"%s\",\"dst\":\"%s\",\"sni\":\"%s\","
+			     "\"mode\":\"%s\",\"bytes_up\":%llu,\"bytes_down\":%llu,"
+			     "\"duration_ms\":%llu,\"reason\":\"%s\"",
+			     cg, c->origin.pid, c->origin.uid, comm, c->policy ? c->policy->name : "",
+			     c->dst, c->sni, mode_name(c), (unsigned long long)up,
+			     (unsigned long long)down,
+			     (unsigned long long)(ev_now_ms(w->loop) - c->start_ms), why);
+	}
+	c->mode = CONN_CLOSED;
+	splice_close(c);
+	proxy_free(c);
 	ev_io_del(w->loop, &c->cio);
 	close(c->cio.fd);
-	if (c->uio.fd >= 0) {
-		ev_io_del(w->loop, &c->uio);
-		close(c->uio.fd);
-	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
 		w->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	snap_put(c->snap);
 	c->reaper.fn = conn_free;
 	ev_defer(w->loop, &c->reaper);
 }
 
-/* Refuse with a reset, so the client sees an error rather than a clean EOF. */
-static void conn_reset(struct conn *c, const char *why)
+void conn_reset(struct conn *c, const char *why)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
@@ -75,109 +93,100 @@ static void conn_reset(struct conn *c, const char *why)
 	conn_close(c, why);
 }
 
-static void conn_relay(struct conn *c, bool client_side, uint32_t events)
+/* The provider whose catalog lists this host name, or -1. */
+static int provider_of_sni(const struct cfg_config *cfg, const char *sni)
 {
-	/* This fd readable: pump the direction it feeds. This fd writable:
-	 * pump the direction that drains into it. */
-	int self = client_side ? c->cio.fd : c->uio.fd;
-	int other = client_side ? c->uio.fd : c->cio.fd;
-	struct relay_dir *from_self = client_side ? &c->up : &c->down;
-	struct relay_dir *to_self = client_side ? &c->down : &c->up;
-
-	c->last_ms = ev_now_ms(c->w->loop);
-	if ((events & EV_READ) && relay_pump(from_self, self, other) == RELAY_ERROR)
-		return conn_close(c, "socket error");
-	if ((events & EV_WRITE) && relay_pump(to_self, other, self) == RELAY_ERROR)
-		return conn_close(c, "socket error");
-	if (relay_dir_done(&c->up) && relay_dir_done(&c->down))
-		conn_close(c, "done");
+	for (int p = 0; p < cfg->n_providers; p++)
+		for (int h = 0; h < cfg->providers[p].n_hosts; h++)
+			if (!strcasecmp(cfg->providers[p].hosts[h], sni))
+				return p;
+	return -1;
 }
 
-static void on_client(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+static void start_splice(struct conn *c, const char *why)
 {
-	struct conn *c = io->data;
+	int rc;
 
-	if (c->state == CONN_RELAY)
-		conn_relay(c, true, events);
-	/* While connecting, client bytes wait in the socket; the edge is not
-	 * lost because the first pump after connect reads until EAGAIN. */
-}
-
-static void on_upstream(struct ev_loop *loop, struct ev_io *io, uint32_t events)
-{
-	struct conn *c = io->data;
-	int soerr = 0;
-	socklen_t len = sizeof(soerr);
-
-	if (c->state == CONN_RELAY) {
-		conn_relay(c, false, events);
-		return;
-	}
-	if (c->state != CONN_CONNECTING)
-		return;
-	if (getsockopt(c->uio.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
+	log_debug("splice cgroup=/%s dst=%s sni=%s: %s", c->cgroup, c->dst,
+		  c->sni[0] ? c->sni : "-", why);
+	rc = splice_start(c);
+	if (rc) {
 		log_warn("upstream connect cgroup=/%s dst=%s failed: %s", c->cgroup, c->dst,
-			 strerror(soerr ? soerr : errno));
-		return conn_reset(c, "upstream connect failed");
+			 strerror(-rc));
+		conn_reset(c, "upstream connect failed");
 	}
-	if (!(events & (EV_WRITE | EV_HUP)))
-		return;
-	c->state = CONN_RELAY;
-	/* Both directions once: the client may have written while we connected. */
-	conn_relay(c, true, EV_READ | EV_WRITE);
 }
 
-static int upstream_connect(struct conn *c)
+/* The ClientHello is in (or known not to be TLS): choose the way on. */
+static void conn_decide(struct conn *c, bool is_tls)
 {
-	struct sockaddr_storage ss = {};
-	socklen_t sl;
-	int fd, one = 1;
+	const struct pol_policy *p = c->policy;
+	const struct wk_shared *sh = c->w->sh;
 
-	if (c->origin.family == 2 /* AF_INET */) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	if (!p || p->inspect == POL_INSPECT_OBSERVE)
+		return start_splice(c, "observe");
+	c->provider_id = is_tls && c->sni[0] ? provider_of_sni(sh->cfg, c->sni) : -1;
+	if (c->provider_id >= 0 && proxy_can_terminate(c->w, c->sni)) {
+		int rc = proxy_start(c);
 
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(c->origin.dst_port);
-		memcpy(&s4->sin_addr, c->origin.dst_addr + 12, 4);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(c->origin.dst_port);
-		memcpy(&s6->sin6_addr, c->origin.dst_addr, 16);
-		sl = sizeof(*s6);
+		if (rc)
+			conn_reset(c, "cannot start TLS termination");
+		return;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 && errno != EINPROGRESS) {
-		int rc = -errno;
-		close(fd);
-		return rc;
+	log_info("non-provider %s cgroup=/%s pid=%u comm=%s dst=%s sni=%s: %s",
+		 is_tls ? "TLS" : "traffic", c->cgroup, c->origin.pid, c->origin.comm, c->dst,
+		 c->sni[0] ? c->sni : "-",
+		 p->non_provider_tls == POL_NPT_REFUSE ? "refused" : "spliced");
+	if (p->non_provider_tls == POL_NPT_REFUSE)
+		return conn_reset(c, "non-provider TLS refused by policy");
+	start_splice(c, "non-provider");
+}
+
+/* Peek (without consuming) until the ClientHello is complete, so the SNI
+ * is known before we choose; the bytes stay in the socket for whoever reads
+ * next (the splice, or OpenSSL). */
+static void on_classify(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	struct conn *c = io->data;
+	uint8_t buf[CONN_HELLO_MAX];
+	struct tch_hello hello;
+	ssize_t n;
+
+	if (c->mode != CONN_CLASSIFY || !(events & EV_READ))
+		return;
+	n = recv(c->cio.fd, buf, sizeof(buf), MSG_PEEK);
+	if (n == 0)
+		return conn_close(c, "client closed before sending");
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		return conn_close(c, "client socket error");
 	}
-	return fd;
+	c->last_ms = ev_now_ms(loop);
+	switch (tch_parse(buf, n, &hello)) {
+	case TCH_NEED_MORE:
+		if ((size_t)n < sizeof(buf))
+			return; /* wait for the rest */
+		return conn_decide(c, false);
+	case TCH_OK:
+		snprintf(c->sni, sizeof(c->sni), "%s", hello.sni);
+		return conn_decide(c, true);
+	default: /* not TLS, or a malformed hello: not ours to judge */
+		return conn_decide(c, false);
+	}
 }
 
 void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 {
 	const struct wk_shared *sh = w->sh;
-	struct conn *c = calloc(1, sizeof(*c) + 2 * (size_t)sh->relay_buf_bytes);
-	int one = 1, ufd;
+	struct conn *c = calloc(1, sizeof(*c));
+	int one = 1;
 
 	if (!c) {
 		log_err("out of memory for a connection");
 		close(fd);
 		return;
 	}
-	c->w = w;
-	c->cio = (struct ev_io){ .fd = fd, .cb = on_client, .data = c };
-	c->uio = (struct ev_io){ .fd = -1, .cb = on_upstream, .data = c };
-	c->start_ms = c->last_ms = ev_now_ms(w->loop);
-	relay_dir_init(&c->up, c->bufs, sh->relay_buf_bytes);
-	relay_dir_init(&c->down, c->bufs + sh->relay_buf_bytes, sh->relay_buf_bytes);
-
 	if (bmap_origin_take(sh->origin_map_fd, peer, &c->origin)) {
 		char p[64];
 		uint8_t a[16];
@@ -192,6 +201,12 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 		free(c);
 		return;
 	}
+	c->w = w;
+	c->cio = (struct ev_io){ .fd = fd, .cb = on_classify, .data = c };
+	c->start_ms = c->last_ms = ev_now_ms(w->loop);
+	c->provider_id = -1;
+	c->snap = snap_get(w->snap);
+	c->policy = pol_set_get(c->snap->set, c->origin.policy_id);
 	bmap_addr_format(c->origin.dst_addr, c->origin.dst_port, c->dst, sizeof(c->dst));
 	if (cg_rel_path_of_id(sh->cg_mount_fd, sh->cg_mount, c->origin.cgroup_id, c->cgroup,
 			      sizeof(c->cgroup)))
@@ -200,7 +215,7 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	c->origin.comm[AIGW_COMM_LEN - 1] = '\0';
 	log_info("conn cgroup=/%s pid=%u comm=%s uid=%u dst=%s policy=%s provider=%s", c->cgroup,
 		 c->origin.pid, c->origin.comm, c->origin.uid, c->dst,
-		 sh->policy_name(c->origin.policy_id), sh->provider_name(c->origin.provider_id));
+		 c->policy ? c->policy->name : "?", sh->provider_name(c->origin.provider_id));
 
 	c->next = w->conns;
 	if (w->conns)
@@ -209,16 +224,12 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	w->accepted++;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ufd = upstream_connect(c);
-	if (ufd < 0) {
-		log_warn("upstream connect cgroup=/%s dst=%s failed: %s", c->cgroup, c->dst,
-			 strerror(-ufd));
-		return conn_reset(c, "upstream connect failed");
-	}
-	c->uio.fd = ufd;
-	if (ev_io_add(w->loop, &c->cio, EV_READ | EV_WRITE | EV_EDGE) ||
-	    ev_io_add(w->loop, &c->uio, EV_READ | EV_WRITE | EV_EDGE))
+	/* Edge-triggered for the connection's whole life: later modes only
+	 * swap the callback. */
+	if (ev_io_add(w->loop, &c->cio, EV_READ | EV_WRITE | EV_EDGE))
 		return conn_reset(c, "epoll");
+	/* The ClientHello may already be there. */
+	on_classify(w->loop, &c->cio, EV_READ);
 }
 
 void conn_sweep(struct worker *w)
@@ -228,10 +239,18 @@ void conn_sweep(struct worker *w)
 
 	for (; c; c = next) {
 		next = c->next;
-		if (c->state == CONN_CONNECTING && now - c->start_ms > w->sh->connect_timeout_ms)
-			conn_reset(c, "upstream connect timeout");
-		else if (c->state == CONN_RELAY && now - c->last_ms > w->sh->splice_idle_timeout_ms)
-			conn_close(c, "idle timeout");
+		if (c->mode == CONN_CLASSIFY) {
+			if (now - c->start_ms > w->sh->cfg->http.handshake_timeout_ms) {
+				if (c->policy && c->policy->inspect == POL_INSPECT_OBSERVE)
+					start_splice(c, "no ClientHello in time");
+				else
+					conn_close(c, "no ClientHello in time");
+			}
+		} else if (c->mode == CONN_SPLICE) {
+			splice_sweep(c, now);
+		} else if (c->mode == CONN_PROXY) {
+			proxy_sweep(c, now);
+		}
 	}
 }
 

@@ -18,6 +18,8 @@ struct ev_loop {
 	uint64_t next_tick_ms;
 	ev_tick_cb tick_cb;
 	void *tick_arg;
+	ev_tick_cb turn_cb;
+	void *turn_arg;
 	struct ev_deferred *deferred;
 	struct epoll_event events[EV_MAX_EVENTS];
 };
@@ -115,6 +117,12 @@ void ev_set_tick(struct ev_loop *loop, unsigned interval_ms, ev_tick_cb cb, void
 	loop->next_tick_ms = ev_clock_ms() + interval_ms;
 }
 
+void ev_set_turn(struct ev_loop *loop, ev_tick_cb cb, void *arg)
+{
+	loop->turn_cb = cb;
+	loop->turn_arg = arg;
+}
+
 uint64_t ev_now_ms(const struct ev_loop *loop)
 {
 	return loop->now_ms;
@@ -144,6 +152,8 @@ int ev_run(struct ev_loop *loop)
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		loop->now_ms = ev_clock_ms();
+		if (loop->turn_cb)
+			loop->turn_cb(loop, loop->turn_arg);
 		for (int i = 0; i < n; i++) {
 			struct ev_io *io = loop->events[i].data.ptr;
 			uint32_t e = loop->events[i].events, ev = 0;

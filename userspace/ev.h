@@ -45,6 +45,9 @@ void ev_defer(struct ev_loop *loop, struct ev_deferred *d);
 /* Call cb about every interval_ms (timeouts are swept from there). */
 void ev_set_tick(struct ev_loop *loop, unsigned interval_ms, ev_tick_cb cb, void *arg);
 
+/* Call cb once per loop turn, before the turn's events are handled. */
+void ev_set_turn(struct ev_loop *loop, ev_tick_cb cb, void *arg);
+
 /* Monotonic milliseconds, refreshed once per loop iteration. */
 uint64_t ev_now_ms(const struct ev_loop *loop);
 uint64_t ev_clock_ms(void);

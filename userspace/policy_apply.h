@@ -10,6 +10,7 @@
 
 #include "bpf_maps.h"
 #include "policy_load.h"
+#include "runtime_pins.h"
 
 #define PAPPLY_MAX_PINS 4096
 
@@ -20,8 +21,13 @@ struct papply {
 	bool applied;
 };
 
-/* Compute the rows for set and write the map if they changed. Returns 0 or
- * a negative errno (the map then keeps its previous rows). */
-int papply_sync(struct papply *pa, int map_fd, const char *cg_mount, const struct pol_set *set);
+/* Compute the rows for set plus the live pins (a live pin wins for its
+ * path; one naming a policy the set lacks is skipped) and write the map if
+ * they changed. Returns 0 or a negative errno (the map keeps its rows). */
+int papply_sync(struct papply *pa, int map_fd, const char *cg_mount, const struct pol_set *set,
+		const struct rpin_list *live);
+
+/* Is this cgroup id a row of the map as last written? */
+bool papply_has(const struct papply *pa, uint64_t cgroup_id);
 
 #endif

@@ -4,12 +4,16 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "conn.h"
 #include "log.h"
+#include "proxy.h"
+#include "snapshot.h"
 
 #define WK_LISTEN_BACKLOG 4096
 #define WK_TICK_MS 1000
@@ -59,7 +63,18 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 
 static void on_tick(struct ev_loop *loop, void *arg)
 {
-	conn_sweep(arg);
+	struct worker *w = arg;
+
+	conn_sweep(w);
+	proxy_worker_sweep(w, ev_now_ms(loop));
+}
+
+/* Each turn: pick up a newly published policy snapshot (one atomic load). */
+static void on_turn(struct ev_loop *loop, void *arg)
+{
+	struct worker *w = arg;
+
+	snap_worker_turn(w->sh->policies, w->id, &w->snap);
 }
 
 static void *worker_main(void *arg)
@@ -74,6 +89,9 @@ static void *worker_main(void *arg)
 	if (rc)
 		log_err("worker %d: event loop: %s", w->id, strerror(-rc));
 	conn_close_all(w);
+	audit_flush(w->audit);
+	snap_put(w->snap);
+	w->snap = NULL;
 	return NULL;
 }
 
@@ -106,12 +124,24 @@ int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err
 		goto fail;
 	}
 	ev_set_tick(w->loop, WK_TICK_MS, on_tick, w);
+	ev_set_turn(w->loop, on_turn, w);
+	w->audit = malloc(sizeof(*w->audit));
+	if (!w->audit) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	audit_buf_init(w->audit, sh->audit_fd, w->loop);
+	snap_worker_turn(sh->policies, id, &w->snap);
+	if (proxy_worker_init(w, err, errlen))
+		goto fail;
 	if (pthread_create(&w->thread, NULL, worker_main, w)) {
 		snprintf(err, errlen, "thread: %s", strerror(errno));
 		goto fail;
 	}
 	return 0;
 fail:
+	snap_put(w->snap);
+	w->snap = NULL;
 	if (w->lis4.fd >= 0)
 		close(w->lis4.fd);
 	if (w->lis6.fd >= 0)
@@ -127,6 +157,8 @@ void worker_stop(struct worker *w)
 		return;
 	ev_stop(w->loop);
 	pthread_join(w->thread, NULL);
+	proxy_worker_free(w);
+	free(w->audit);
 	close(w->lis4.fd);
 	close(w->lis6.fd);
 	ev_loop_free(w->loop);

@@ -10,10 +10,21 @@
 #include <stdint.h>
 
 #include "ev.h"
+#include "upstream.h"
 
 struct conn;
+struct cfg_config;
+struct snap;
+struct snap_hub;
+struct tca;
+struct tca_leaf_cache;
+struct audit_buf;
 
 struct wk_shared {
+	const struct cfg_config *cfg;
+	struct snap_hub *policies;  /* published policy snapshots */
+	const struct tca *ca;       /* local CA; read-only, shared */
+	int audit_fd;               /* log_dir/audit.jsonl, -1 = off */
 	uint16_t listen_port;
 	int origin_map_fd;      /* origin_by_addr */
 	int cg_mount_fd;        /* cgroup2 mount, for id -> path */
@@ -21,9 +32,8 @@ struct wk_shared {
 	uint32_t connect_timeout_ms;
 	uint32_t splice_idle_timeout_ms;
 	uint32_t relay_buf_bytes;   /* per direction */
-	/* Names for log lines; index = id. */
+	/* Provider names for log lines; index = id. */
 	const char *(*provider_name)(uint32_t id);
-	const char *(*policy_name)(uint32_t id);
 };
 
 struct worker {
@@ -33,6 +43,10 @@ struct worker {
 	struct ev_io lis4, lis6;
 	const struct wk_shared *sh;
 	struct conn *conns; /* all live connections, for timeouts */
+	struct snap *snap;  /* newest policy snapshot this worker has seen */
+	struct tca_leaf_cache *leaves; /* minted certificates, per SNI */
+	struct up_pool upstreams;
+	struct audit_buf *audit;
 	uint64_t accepted, no_origin;
 };
 

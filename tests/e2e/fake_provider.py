@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 LOCK = threading.Lock()
 LOG = None
 CONN_IDS = iter(range(1, 1 << 62))
+STREAM_DELAY_MS = 100
 
 
 def record(event):
@@ -89,10 +90,12 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             return self._send_json(400, {"error": {"message": "bad json", "type": "invalid_request_error",
                                                    "code": None}})
+        if not isinstance(req, dict):
+            req = {}
         if not req.get("stream"):
             out = dict(COMPLETION, model=req.get("model", COMPLETION["model"]))
             return self._send_json(200, out)
-        delay = int(self.headers.get("X-Fake-Delay-Ms") or 50) / 1000.0
+        delay = int(self.headers.get("X-Fake-Delay-Ms") or STREAM_DELAY_MS) / 1000.0
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")
@@ -152,7 +155,10 @@ def main():
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--log", required=True)
+    ap.add_argument("--stream-delay-ms", type=int, default=100)
     a = ap.parse_args()
+    global STREAM_DELAY_MS
+    STREAM_DELAY_MS = a.stream_delay_ms
     LOG = open(a.log, "a")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(a.cert, a.key)

@@ -2,7 +2,8 @@
 
 Real BPF programs in the real kernel, real processes in real cgroups, a real
 TLS round trip to a fake provider on 127.10.0.1:443 / [::1]:443 whose
-certificate the client verifies (the daemon relays bytes unchanged for now).
+certificate the client verifies: the policies here are "observe", so the
+daemon splices the bytes through unchanged and TLS stays end to end.
 """
 import errno
 import os
@@ -18,7 +19,7 @@ from aigw_test import (AIGWD, PROVIDER_V4, PROVIDER_V6, CgroupTree, Daemon, Fake
 def setup(fail_mode="closed", extra_policies=None):
     tree = CgroupTree()
     a, b = tree.mk("A"), tree.mk("B")
-    policies = {"pol-a": {"cgroups": [tree.relpath("A")], "fail_mode": fail_mode}}
+    policies = {"pol-a": {"cgroups": [tree.relpath("A")], "fail_mode": fail_mode, "inspect": "observe"}}
     policies.update(extra_policies or {})
     d = Daemon(tree, policies).start()
     return tree, a, b, d
@@ -96,8 +97,8 @@ def test_deepest_pin_wins():
     FakeProvider()
     tree = CgroupTree()
     tree.mk("A/inner")
-    d = Daemon(tree, {"outer": {"cgroups": [tree.relpath("A")]},
-                      "inner": {"cgroups": [tree.relpath("A/inner")]}}).start()
+    d = Daemon(tree, {"outer": {"cgroups": [tree.relpath("A")], "inspect": "observe"},
+                      "inner": {"cgroups": [tree.relpath("A/inner")], "inspect": "observe"}}).start()
     res = tls_client(os.path.join(tree.abs, "A/inner"), PROVIDER_V4)
     assert conn_lines(d, res["pid"])[0][3] == "inner", d.log()
     res = tls_client(os.path.join(tree.abs, "A"), PROVIDER_V4)
@@ -110,7 +111,7 @@ def test_daemon_own_connections_not_redirected_with_root_pin():
     a = tree.mk("A")
     # Pinned at the daemon's cgroup_root itself: the daemon's own cgroup is
     # below it. Were its upstream connect redirected, it would loop to itself.
-    d = Daemon(tree, {"everything": {"cgroups": [tree.rel], "fail_mode": "closed"}}).start()
+    d = Daemon(tree, {"everything": {"cgroups": [tree.rel], "fail_mode": "closed", "inspect": "observe"}}).start()
     res = tls_client(a, PROVIDER_V4)
     assert res.get("status") == 200, res
     assert len(re.findall(r" conn cgroup=", d.log())) == 1, d.log()
@@ -184,8 +185,8 @@ def test_two_instances_side_by_side():
     FakeProvider()
     t1, t2 = CgroupTree(), CgroupTree()
     a1, a2 = t1.mk("A"), t2.mk("A")
-    d1 = Daemon(t1, {"p1": {"cgroups": [t1.relpath("A")]}}).start()
-    d2 = Daemon(t2, {"p2": {"cgroups": [t2.relpath("A")]}}).start()
+    d1 = Daemon(t1, {"p1": {"cgroups": [t1.relpath("A")], "inspect": "observe"}}).start()
+    d2 = Daemon(t2, {"p2": {"cgroups": [t2.relpath("A")], "inspect": "observe"}}).start()
     r1 = tls_client(a1, PROVIDER_V4)
     r2 = tls_client(a2, PROVIDER_V4)
     assert conn_lines(d1, r1["pid"]) and not conn_lines(d2, r1["pid"])
@@ -220,7 +221,7 @@ def test_bpftool_prints_named_fields():
 def test_policy_for_cgroup_created_later_is_picked_up():
     FakeProvider()
     tree = CgroupTree()
-    d = Daemon(tree, {"late": {"cgroups": [tree.relpath("later")]}}).start()
+    d = Daemon(tree, {"late": {"cgroups": [tree.relpath("later")], "inspect": "observe"}}).start()
     later = tree.mk("later")
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline and not d.map_dump("cgroup_policy"):

@@ -183,7 +183,7 @@ class CgroupTree:
 _pki = None
 
 
-def test_pki():
+def provider_pki():
     """The fake providers' own CA and server certificates (made once per run).
     Returns a dict: ca, cert, key (valid for the provider names), wrong_cert,
     wrong_key (valid for another name only)."""
@@ -220,7 +220,7 @@ def test_pki():
 class FakeProvider:
     def __init__(self, listen=(f"{PROVIDER_V4}:{PROVIDER_PORT}", f"[{PROVIDER_V6}]:{PROVIDER_PORT}"),
                  cert=None, key=None):
-        pki = test_pki()
+        pki = provider_pki()
         self.dir = tmpdir("aigw-e2e-provider-")
         self.log = os.path.join(self.dir, "provider.jsonl")
         argv = [PYTHON, os.path.join(E2E, "fake_provider.py"), "--cert", cert or pki["cert"],
@@ -276,7 +276,7 @@ class Daemon:
             "state_dir": os.path.join(self.dir, "state"),
             "log_dir": os.path.join(self.dir, "log"),
             "control_socket": os.path.join(self.dir, "ctl.sock"),
-            "upstream_ca_file": test_pki()["ca"],
+            "upstream_ca_file": provider_pki()["ca"],
             "metrics_listen": "",
             "providers": providers or provider_catalog(),
         }
@@ -378,8 +378,63 @@ def tls_client(cgroup, ip, port=PROVIDER_PORT, host="api.openai.com", cafile=Non
     """Run the plain TLS client in cgroup; returns its JSON result. plain:
     connect and report getpeername only."""
     r = run([PYTHON, os.path.join(E2E, "clients", "tls_client.py"), "--ip", ip, "--port", str(port),
-             "--host", host, "--cafile", cafile or test_pki()["ca"], "--path", path]
+             "--host", host, "--cafile", cafile or provider_pki()["ca"], "--path", path]
             + (["--plain"] if plain else []), cgroup=cgroup)
     if r.returncode != 0 or not r.stdout.strip():
         raise AssertionError(f"tls_client failed ({r.returncode}): {r.stderr}")
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# --- clients as a user would run them --------------------------------------------
+
+NODE_DIR = os.path.join(E2E, "node")
+
+
+def node_sdk_problem():
+    if not shutil.which("node"):
+        return "node is not installed"
+    if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "openai")):
+        return "the openai npm package is not installed (make e2e-deps)"
+    return None
+
+
+def hosts_file(entries):
+    """A private /etc/hosts: {"api.openai.com": "127.10.0.1"}."""
+    d = tmpdir("aigw-e2e-hosts-")
+    path = os.path.join(d, "hosts")
+    with open(path, "w") as f:
+        f.write("127.0.0.1 localhost\n::1 localhost\n")
+        for name, ip in entries.items():
+            f.write(f"{ip} {name}\n")
+    return path
+
+
+def with_hosts(argv, hosts):
+    """Run argv in a new mount namespace whose /etc/hosts is `hosts`, so an
+    unmodified client resolves api.openai.com to the fake provider."""
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            'mount --bind "$0" /etc/hosts && exec "$@"', hosts, *argv]
+
+
+def trust_env(daemon):
+    """The environment `aigwctl exec` gives a client: the system store plus
+    the aigw CA, and nothing else (not the fake provider's CA)."""
+    ca = os.path.join(daemon.config["state_dir"], "ca.crt")
+    bundle = os.path.join(daemon.dir, "bundle.pem")
+    with open(bundle, "w") as out:
+        with open("/etc/ssl/certs/ca-certificates.crt") as f:
+            out.write(f.read())
+        with open(ca) as f:
+            out.write(f.read())
+    env = dict(os.environ)
+    env.update({"SSL_CERT_FILE": bundle, "REQUESTS_CA_BUNDLE": bundle, "CURL_CA_BUNDLE": bundle,
+                "NODE_EXTRA_CA_CERTS": ca})
+    return env
+
+
+def client_json(argv, cgroup, hosts, env, timeout=60, cwd=None):
+    r = run(with_hosts(argv, hosts), cgroup=cgroup, env=env, timeout=timeout, cwd=cwd)
+    lines = [line for line in r.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise AssertionError(f"{argv} printed no result (exit {r.returncode}):\n{r.stdout}\n{r.stderr}")
+    return json.loads(lines[-1])

@@ -1,0 +1,114 @@
+#include "audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+int audit_open(const char *log_dir, char *err, size_t errlen)
+{
+	char path[4096];
+	int fd;
+
+	if (mkdir(log_dir, 0750) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "cannot create log_dir %s: %s", log_dir, strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "%s/%s", log_dir, AUDIT_FILE_NAME);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return fd;
+}
+
+static void audit_flush_deferred(struct ev_deferred *d)
+{
+	audit_flush((struct audit_buf *)((char *)d - offsetof(struct audit_buf, flush)));
+}
+
+void audit_buf_init(struct audit_buf *ab, int fd, struct ev_loop *loop)
+{
+	ab->fd = fd;
+	ab->loop = loop;
+	ab->len = 0;
+	ab->flush.fn = audit_flush_deferred;
+	ab->flush.queued = false;
+}
+
+void audit_flush(struct audit_buf *ab)
+{
+	size_t off = 0;
+
+	while (off < ab->len) {
+		ssize_t n = write(ab->fd, ab->data + off, ab->len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("audit log write: %s (%zu bytes of records lost)", strerror(errno),
+				ab->len - off);
+			break;
+		}
+		off += n;
+	}
+	ab->len = 0;
+}
+
+void audit_record(struct audit_buf *ab, const char *fmt, ...)
+{
+	char rec[4096];
+	struct timespec ts;
+	struct tm tm;
+	va_list ap;
+	int n, m;
+
+	if (!ab || ab->fd < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = snprintf(rec, sizeof(rec), "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     ts.tv_nsec / 1000000);
+	va_start(ap, fmt);
+	m = vsnprintf(rec + n, sizeof(rec) - n - 2, fmt, ap);
+	va_end(ap);
+	if (m < 0 || (size_t)(n + m) >= sizeof(rec) - 2) {
+		log_warn("audit record too long; dropped");
+		return;
+	}
+	n += m;
+	rec[n++] = '}';
+	rec[n++] = '\n';
+	if (ab->len + n > sizeof(ab->data))
+		audit_flush(ab);
+	memcpy(ab->data + ab->len, rec, n);
+	ab->len += n;
+	ev_defer(ab->loop, &ab->flush);
+}
+
+void audit_escape(char *out, size_t cap, const char *s)
+{
+	size_t o = 0;
+
+	for (; s && *s && o + 7 < cap; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = c;
+		} else if (c < 0x20 || c == 0x7f) {
+			o += snprintf(out + o, cap - o, "\\u%04x", c);
+		} else {
+			out[o++] = c;
+		}
+	}
+	out[o] = '\0';
+}

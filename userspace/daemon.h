@@ -1,0 +1,51 @@
+/* The daemon's own state, shared by aigwd.c (start-up, signals, timers)
+ * and daemon_ctl.c (control-socket commands). Main thread only. */
+#ifndef AIGW_DAEMON_H
+#define AIGW_DAEMON_H
+
+#include "aigw_maps.h"
+#include "bpf_loader.h"
+#include "cgroup.h"
+#include "config.h"
+#include "ev.h"
+#include "policy_apply.h"
+#include "policy_load.h"
+#include "runtime_pins.h"
+#include "snapshot.h"
+#include "worker.h"
+
+#define AIGWD_MAX_WORKERS SNAP_MAX_WORKERS
+
+struct tca;
+struct ctls;
+
+struct daemon {
+	const char *config_dir;
+	struct cfg_config cfg;
+	struct pol_set *policies; /* the set in force; owned by the snapshot hub */
+	struct snap_hub hub;
+	struct rpin_list live_pins; /* aigwctl pin, kept in state_dir/pins.json */
+	struct tca *ca;
+	int audit_fd;
+	char cg_mount[CG_PATH_MAX];
+	char cg_root_abs[CG_PATH_MAX];
+	char daemon_cg_abs[CG_PATH_MAX];
+	struct bpfl bpf;
+	struct aigw_gateway gw;
+	struct papply pins;
+	struct wk_shared shared;
+	struct worker workers[AIGWD_MAX_WORKERS];
+	int n_workers;
+	struct ev_loop *loop;
+	struct ev_io sig;
+	struct ctls *ctl;
+};
+
+/* Validate the policy files whole and publish them; an invalid set changes
+ * nothing and err says file, JSON path and reason. */
+int daemon_reload(struct daemon *d, char *err, size_t errlen);
+
+/* Write the policy rows (files plus live pins) into the kernel. */
+int daemon_apply_pins(struct daemon *d);
+
+#endif

@@ -1,0 +1,216 @@
+#include "upstream.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "tls_upstream.h"
+#include "worker.h"
+
+static void up_free(struct ev_deferred *d)
+{
+	free((char *)d - offsetof(struct upconn, reaper));
+}
+
+static void up_close(struct worker *w, struct upconn *u)
+{
+	if (u->io.fd >= 0) {
+		ev_io_del(w->loop, &u->io);
+		close(u->io.fd);
+		u->io.fd = -1;
+	}
+	if (u->ssl)
+		SSL_free(u->ssl);
+	u->ssl = NULL;
+	u->closed = true;
+	u->owner = NULL;
+	u->reaper.fn = up_free;
+	ev_defer(w->loop, &u->reaper);
+}
+
+static void pool_unlink(struct up_pool *pool, struct upconn *u)
+{
+	if (u->prev)
+		u->prev->next = u->next;
+	else
+		pool->idle = u->next;
+	if (u->next)
+		u->next->prev = u->prev;
+	u->prev = u->next = NULL;
+	pool->n_idle--;
+}
+
+static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	struct upconn *u = io->data;
+
+	if (u->closed)
+		return;
+	if (events & EV_WRITE)
+		u->writable = true;
+	if (u->owner) {
+		u->on_event(u, events);
+		return;
+	}
+	/* Idle in the pool: the server closed it or sent something unasked. */
+	if (events & (EV_READ | EV_HUP)) {
+		pool_unlink(&u->w->upstreams, u);
+		up_close(u->w, u);
+	}
+}
+
+int up_pool_init(struct up_pool *pool, const char *extra_ca_file, char *err, size_t errlen)
+{
+	memset(pool, 0, sizeof(*pool));
+	pool->ctx = tup_ctx_new(extra_ca_file, err, errlen);
+	if (!pool->ctx)
+		return -EINVAL;
+	pool->sessions = tup_sessions_new();
+	if (!pool->sessions) {
+		SSL_CTX_free(pool->ctx);
+		pool->ctx = NULL;
+		snprintf(err, errlen, "out of memory for the upstream session cache");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void up_pool_free(struct worker *w, struct up_pool *pool)
+{
+	while (pool->idle) {
+		struct upconn *u = pool->idle;
+
+		pool_unlink(pool, u);
+		up_close(w, u);
+	}
+	tup_sessions_free(pool->sessions);
+	SSL_CTX_free(pool->ctx);
+	pool->ctx = NULL;
+}
+
+static bool same_target(const struct upconn *u, const uint8_t addr[16], uint16_t port,
+			const char *sni)
+{
+	return u->port == port && !memcmp(u->addr, addr, 16) && !strcmp(u->sni, sni);
+}
+
+struct upconn *up_acquire(struct worker *w, struct up_pool *pool, const uint8_t addr[16],
+			  uint16_t port, const char *sni, void *owner,
+			  void (*on_event)(struct upconn *, uint32_t))
+{
+	struct upconn *u;
+	int fd;
+
+	for (u = pool->idle; u; u = u->next) {
+		if (same_target(u, addr, port, sni)) {
+			pool_unlink(pool, u);
+			u->owner = owner;
+			u->on_event = on_event;
+			u->reused = true;
+			return u;
+		}
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->w = w;
+	u->io.fd = -1;
+	memcpy(u->addr, addr, 16);
+	u->port = port;
+	snprintf(u->sni, sizeof(u->sni), "%s", sni);
+	fd = net_connect(addr, port);
+	if (fd < 0) {
+		errno = -fd;
+		free(u); /* never registered: no event can name it */
+		return NULL;
+	}
+	u->io = (struct ev_io){ .fd = fd, .cb = on_io, .data = u };
+	u->ssl = SSL_new(pool->ctx);
+	if (!u->ssl || !SSL_set_fd(u->ssl, fd) || !tup_prepare(u->ssl, sni, port, pool->sessions) ||
+	    ev_io_add(w->loop, &u->io, EV_READ | EV_WRITE | EV_EDGE)) {
+		up_close(w, u);
+		errno = ENOMEM;
+		return NULL;
+	}
+	u->owner = owner;
+	u->on_event = on_event;
+	u->state = UP_CONNECTING;
+	return u;
+}
+
+int up_progress(struct up_pool *pool, struct upconn *u)
+{
+	int rc, err;
+
+	switch (u->state) {
+	case UP_READY:
+		return 1;
+	case UP_FAILED:
+		return -1;
+	case UP_CONNECTING:
+		if (!u->writable)
+			return 0;
+		if ((err = net_connect_result(u->io.fd))) {
+			snprintf(u->err, sizeof(u->err), "cannot connect to the provider: %s",
+				 strerror(err));
+			u->state = UP_FAILED;
+			return -1;
+		}
+		u->state = UP_HANDSHAKE;
+		/* fall through */
+	case UP_HANDSHAKE:
+		ERR_clear_error();
+		rc = SSL_connect(u->ssl);
+		if (rc == 1) {
+			u->state = UP_READY;
+			tup_session_save(u->ssl, u->sni, u->port, pool->sessions);
+			return 1;
+		}
+		err = SSL_get_error(u->ssl, rc);
+		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+			return 0;
+		tup_failure_message(u->ssl, u->sni, u->err, sizeof(u->err));
+		u->state = UP_FAILED;
+		return -1;
+	}
+	return -1;
+}
+
+void up_release(struct worker *w, struct up_pool *pool, struct upconn *u, bool reusable)
+{
+	if (!u)
+		return;
+	if (!reusable || u->state != UP_READY || pool->n_idle >= UP_POOL_MAX_IDLE) {
+		up_close(w, u);
+		return;
+	}
+	u->owner = NULL;
+	u->on_event = NULL;
+	u->idle_since_ms = ev_now_ms(w->loop);
+	u->prev = NULL;
+	u->next = pool->idle;
+	if (pool->idle)
+		pool->idle->prev = u;
+	pool->idle = u;
+	pool->n_idle++;
+}
+
+void up_pool_sweep(struct worker *w, struct up_pool *pool, uint64_t now_ms, uint64_t idle_ms)
+{
+	struct upconn *u = pool->idle, *next;
+
+	for (; u; u = next) {
+		next = u->next;
+		if (now_ms - u->idle_since_ms > idle_ms) {
+			pool_unlink(pool, u);
+			up_close(w, u);
+		}
+	}
+}

@@ -1,0 +1,66 @@
+/* Upstream connections of one worker: non-blocking TCP connect and TLS
+ * handshake to the original destination (always verified: SNI and hostname
+ * as the client sent them), and a keep-alive pool of idle connections keyed
+ * by address, port and SNI. No locks: each worker owns its pool. */
+#ifndef AIGW_UPSTREAM_H
+#define AIGW_UPSTREAM_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ev.h"
+
+#define UP_POOL_MAX_IDLE 256 /* idle connections kept per worker */
+#define UP_SNI_MAX 256
+
+struct worker;
+struct conn;
+
+enum up_state { UP_CONNECTING, UP_HANDSHAKE, UP_READY, UP_FAILED };
+
+struct upconn {
+	struct ev_io io;
+	struct ev_deferred reaper; /* freed after the event batch that closed it */
+	bool closed;
+	SSL *ssl;
+	struct worker *w;
+	void (*on_event)(struct upconn *u, uint32_t events); /* while owned */
+	void *owner;              /* NULL while idle in the pool */
+	struct upconn *prev, *next; /* pool list */
+	enum up_state state;
+	bool writable;            /* an EV_WRITE edge was seen (connect done) */
+	bool reused;              /* taken from the pool */
+	uint64_t idle_since_ms;
+	uint8_t addr[16];
+	uint16_t port;
+	char sni[UP_SNI_MAX];
+	char err[256];            /* why it failed, for the client's 502 */
+};
+
+struct up_pool {
+	struct upconn *idle; /* most recently used first */
+	int n_idle;
+	SSL_CTX *ctx;        /* verifying client context */
+	struct tup_sessions *sessions;
+};
+
+int up_pool_init(struct up_pool *pool, const char *extra_ca_file, char *err, size_t errlen);
+void up_pool_free(struct worker *w, struct up_pool *pool);
+
+/* An idle connection to (addr, port, sni) from the pool, or a new one
+ * (connect started). NULL with errno on failure. */
+struct upconn *up_acquire(struct worker *w, struct up_pool *pool, const uint8_t addr[16],
+			  uint16_t port, const char *sni, void *owner,
+			  void (*on_event)(struct upconn *, uint32_t));
+
+/* Advance connect and handshake: 1 ready, 0 in progress, -1 failed (u->err). */
+int up_progress(struct up_pool *pool, struct upconn *u);
+
+/* Done with it: back to the pool if reusable, else closed. */
+void up_release(struct worker *w, struct up_pool *pool, struct upconn *u, bool reusable);
+
+/* Close idle connections older than idle_ms. */
+void up_pool_sweep(struct worker *w, struct up_pool *pool, uint64_t now_ms, uint64_t idle_ms);
+
+#endif

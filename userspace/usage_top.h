@@ -1,0 +1,44 @@
+/* `aigwctl top`: a live view of the pinned maps, redrawn every interval:
+ * per cgroup, each counter of usage_view's columns as a rate (per second,
+ * from the change since the last frame) and a total, busiest cgroups first.
+ * Quits on q or Ctrl-C. With `once`, prints a single frame (the rates over
+ * one interval) with no terminal control, for scripts and tests. */
+#ifndef AIGW_USAGE_TOP_H
+#define AIGW_USAGE_TOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "usage_view.h"
+
+#define UTOP_INTERVAL_MS 1000
+#define UTOP_HEADER_LINES 4 /* title, pin dir, blank, column headers */
+
+struct utop_opts {
+	bool once;
+	unsigned interval_ms; /* 0 = UTOP_INTERVAL_MS */
+};
+
+/* The rows of a frame: cur's rows with rates against prev over elapsed_ms. */
+struct utop_frame_row {
+	const struct uview_row *row;
+	double rate[UVIEW_N_COUNTERS];
+	double busy; /* sum of rates, for the order */
+};
+
+/* Pure: fill out[0..cur->n) and sort it busiest first (then by path).
+ * A row absent from prev counts from zero. */
+void utop_rates(const struct uview *prev, const struct uview *cur, unsigned elapsed_ms,
+		struct utop_frame_row *out);
+
+/* Print one frame: title line, then the table, at most max_rows rows
+ * (0 = all). */
+void utop_print_frame(FILE *f, const struct uview_src *src, const struct utop_frame_row *rows,
+		      size_t n, size_t max_rows);
+
+/* Run the view until q, Ctrl-C or SIGTERM (or one frame with once).
+ * Returns 0 or a negative errno with err. */
+int utop_run(struct uview_src *src, const struct utop_opts *o, char *err, size_t errlen);
+
+#endif
