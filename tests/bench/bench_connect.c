@@ -26,7 +26,12 @@
  * With --stats-sysctl it makes two passes: the first with BPF stats off (the
  * end-to-end figures, as in production: stats add two clock reads to every
  * program run), the second with them on (the program figures). It puts the
- * sysctl's value back on exit; run.sh does too if we die.
+ * sysctl's value back on exit; run.sh does too if we die. What the stats
+ * themselves add to each run is read off an empty program (test run) and
+ * shown subtracted, as "net": the part that is there in production too.
+ *
+ * The timing thread is pinned to one CPU and runs SCHED_FIFO when allowed:
+ * on a busy machine a preempted connect costs a time slice (milliseconds).
  *
  * The process moves itself between cgroups: a socket belongs to the cgroup
  * its creator was in when it was made, so the listener, made first in the
@@ -34,8 +39,8 @@
  *
  * Usage: bench_connect --base-cgroup DIR --managed-cgroup DIR
  *                      --attach-cgroup DIR --provider A.B.C.D:PORT
- *                      --daemon-pid PID [--count N] [--warmup N]
- *                      [--rounds N] [--stats-sysctl]
+ *                      --daemon-pid PID --daemon-port PORT
+ *                      [--count N] [--warmup N] [--rounds N] [--stats-sysctl]
  * Exit: 0 after a complete run (aims met or not), 1 on a setup error or a
  * failed connect, 2 on bad usage.
  */
@@ -69,8 +74,12 @@
  * no SYN is ever dropped. More rounds are used when a round would exceed it. */
 #define BC_BACKLOG 4096
 #define BC_MAX_PROGS 16
-/* After a round at aigwd: time for it to accept and log what queued up. */
-#define BC_DAEMON_DRAIN_US 50000
+/* After a round at aigwd: how long it may take to empty its accept queue,
+ * how often we look, and a last moment for the final accepts' work (their
+ * programs count on the daemon's side of the round, not the next one). */
+#define BC_DAEMON_DRAIN_MAX_US 3000000
+#define BC_DAEMON_DRAIN_POLL_US 1000
+#define BC_DAEMON_SETTLE_US 5000
 /* How long aigwd may take to stop all its threads after SIGSTOP. */
 #define BC_STOP_WAIT_US 1000000
 #define BC_STOP_POLL_US 200
@@ -129,6 +138,7 @@ struct bc_opts {
 	const char *attach_cg;
 	const char *provider;
 	pid_t daemon_pid;
+	long daemon_port;
 	long count, warmup, rounds;
 	bool stats_sysctl;
 };
@@ -305,6 +315,45 @@ static void bc_daemon_resume(struct bc *b)
 	b->daemon_stopped = false;
 }
 
+/* Connections waiting in the accept queues of aigwd's IPv4 listeners (one
+ * per worker, SO_REUSEPORT): for a LISTEN socket /proc/net/tcp shows the
+ * accept backlog as rx_queue. -1 if it cannot be read. */
+static long bc_daemon_queued(const struct bc *b)
+{
+	char line[256], local[32];
+	unsigned int st;
+	unsigned long txq, rxq;
+	long sum = 0;
+	FILE *f = fopen("/proc/net/tcp", "re");
+
+	if (!f)
+		return -1;
+	snprintf(local, sizeof(local), "0100007F:%04lX", (unsigned long)b->o.daemon_port);
+	while (fgets(line, sizeof(line), f)) {
+		char addr[32];
+
+		/* "sl: local remote st tx_queue:rx_queue ..." */
+		if (sscanf(line, " %*s %31s %*s %x %lx:%lx", addr, &st, &txq, &rxq) == 4 &&
+		    st == 0x0A && !strcmp(addr, local))
+			sum += (long)rxq;
+	}
+	fclose(f);
+	return sum;
+}
+
+/* Let aigwd accept (and so run its side's programs for) all of the round. */
+static void bc_daemon_drain(struct bc *b)
+{
+	long waited = 0;
+
+	bc_daemon_resume(b);
+	while (waited < BC_DAEMON_DRAIN_MAX_US && bc_daemon_queued(b) > 0) {
+		usleep(BC_DAEMON_DRAIN_POLL_US);
+		waited += BC_DAEMON_DRAIN_POLL_US;
+	}
+	usleep(BC_DAEMON_SETTLE_US);
+}
+
 /* From the baseline cgroup nothing may answer at the provider address: then
  * a connect there that succeeds from the managed cgroup was redirected. */
 static int bc_check_provider_closed(const struct bc *b)
@@ -474,7 +523,18 @@ static int bc_round(struct bc *b, enum bc_pass pass, enum bc_case c, long n, boo
 	const char *cg = c == BC_BASELINE ? b->o.base_cg : b->o.managed_cg;
 	int rc;
 
-	if ((rc = bc_enter_cgroup(cg))) {
+	rc = bc_enter_cgroup(cg);
+	if (rc == -EINVAL && b->realtime) {
+		/* With RT group scheduling a cgroup with no RT runtime refuses
+		 * an RT task: give up SCHED_FIFO rather than the run. */
+		const struct sched_param other = { .sched_priority = 0 };
+
+		if (!sched_setscheduler(0, SCHED_OTHER, &other)) {
+			b->realtime = false;
+			rc = bc_enter_cgroup(cg);
+		}
+	}
+	if (rc) {
 		fprintf(stderr, "bench_connect: enter cgroup %s: %s\n", cg, strerror(-rc));
 		return rc;
 	}
@@ -486,12 +546,10 @@ static int bc_round(struct bc *b, enum bc_pass pass, enum bc_case c, long n, boo
 	bc_read_progs(b, before);
 	bc_connects(c == BC_REDIRECTED ? &b->provider : &b->listener, n, r, timed);
 	bc_read_progs(b, after);
-	if (c == BC_REDIRECTED) {
-		bc_daemon_resume(b);
-		usleep(BC_DAEMON_DRAIN_US);
-	} else {
+	if (c == BC_REDIRECTED)
+		bc_daemon_drain(b);
+	else
 		bc_drain_listener(b);
-	}
 	bc_read_progs(b, drained);
 	if (timed) {
 		bc_add_progs(b, r->prog, before, after);
@@ -707,8 +765,8 @@ static void bc_usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s --base-cgroup DIR --managed-cgroup DIR --attach-cgroup DIR\n"
-		"          --provider A.B.C.D:PORT --daemon-pid PID [--count N] [--warmup N]\n"
-		"          [--rounds N] [--stats-sysctl]\n",
+		"          --provider A.B.C.D:PORT --daemon-pid PID --daemon-port PORT\n"
+		"          [--count N] [--warmup N] [--rounds N] [--stats-sysctl]\n",
 		argv0);
 }
 
@@ -720,6 +778,7 @@ static int bc_parse_opts(int argc, char **argv, struct bc_opts *o)
 		{ "attach-cgroup", required_argument, NULL, 'a' },
 		{ "provider", required_argument, NULL, 'p' },
 		{ "daemon-pid", required_argument, NULL, 'd' },
+		{ "daemon-port", required_argument, NULL, 'P' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "rounds", required_argument, NULL, 'r' },
@@ -738,6 +797,7 @@ static int bc_parse_opts(int argc, char **argv, struct bc_opts *o)
 		case 'a': o->attach_cg = optarg; break;
 		case 'p': o->provider = optarg; break;
 		case 'd': o->daemon_pid = (pid_t)atol(optarg); break;
+		case 'P': o->daemon_port = atol(optarg); break;
 		case 'n': o->count = atol(optarg); break;
 		case 'w': o->warmup = atol(optarg); break;
 		case 'r': o->rounds = atol(optarg); break;
@@ -746,7 +806,7 @@ static int bc_parse_opts(int argc, char **argv, struct bc_opts *o)
 		}
 	}
 	if (!o->base_cg || !o->managed_cg || !o->attach_cg || !o->provider ||
-	    o->daemon_pid <= 0 || o->count <= 0 || o->warmup < 0 || o->rounds <= 0 ||
+	    o->daemon_pid <= 0 || o->daemon_port <= 0 || o->daemon_port > 65535 || o->count <= 0 || o->warmup < 0 || o->rounds <= 0 ||
 	    o->rounds > o->count)
 		return -EINVAL;
 	return 0;

@@ -15,7 +15,7 @@ set -u
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/../.." && pwd)
 BUILD=$REPO/build
-BENCH_CFLAGS="-O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -std=gnu11 -D_GNU_SOURCE -pthread"
+BENCH_CFLAGS="-O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -std=gnu11 -D_GNU_SOURCE"
 
 bench_log() { printf 'bench: %s\n' "$*" >&2; }
 
@@ -49,11 +49,10 @@ BC_STATS_SYSCTL=/proc/sys/kernel/bpf_stats_enabled
 BC_READY_TIMEOUT_S=10
 BC_STOP_TIMEOUT_S=5
 
-bc_teardown() {
+# Our processes only, by PID: the bench program, then the daemon (which the
+# bench may have left stopped: SIGCONT after the SIGTERM).
+bc_stop_processes() {
 	local p i
-	[ -n "${BC_TMP:-}" ] || return 0
-	# Our processes only, by PID: the bench program, then the daemon (which
-	# the bench may have left stopped: SIGCONT after the SIGTERM).
 	for p in ${BC_BENCH_PID:-} ${BC_DAEMON_PID:-}; do
 		kill -TERM "$p" 2>/dev/null || continue
 		kill -CONT "$p" 2>/dev/null
@@ -64,7 +63,14 @@ bc_teardown() {
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	BC_BENCH_PID= BC_DAEMON_PID=
+	BC_BENCH_PID=''
+	BC_DAEMON_PID=''
+}
+
+bc_teardown() {
+	local i
+	[ -n "${BC_TMP:-}" ] || return 0
+	bc_stop_processes
 	if [ -f "$BC_TMP/cfg/aigw.json" ]; then
 		"$BUILD/aigwd" --config "$BC_TMP/cfg" --cleanup >/dev/null 2>"$BC_TMP/cleanup.err" ||
 			{ bench_log "aigwd --cleanup:"; cat "$BC_TMP/cleanup.err" >&2; }
@@ -133,19 +139,25 @@ bench_connect() {
 	# Stats on for the run (bench_connect turns them off for its first,
 	# end-to-end pass and back on for the second); the old value is put
 	# back on every exit path by bc_teardown.
-	BC_STATS_SAVED=$(cat "$BC_STATS_SYSCTL") && echo 1 > "$BC_STATS_SYSCTL" ||
-		{ bench_log "cannot enable $BC_STATS_SYSCTL"; bc_teardown; trap - EXIT; return 1; }
+	if ! BC_STATS_SAVED=$(cat "$BC_STATS_SYSCTL") || ! echo 1 > "$BC_STATS_SYSCTL"; then
+		bench_log "cannot enable $BC_STATS_SYSCTL"
+		bc_teardown
+		trap - EXIT
+		return 1
+	fi
 	echo
 	echo "== connect: aigw's connect-time programs, $(uname -r), $(nproc) CPUs =="
 	# In the background, so a signal reaches our trap at once (and the
 	# teardown stops it by PID).
 	"$BUILD/bench/bench_connect" --base-cgroup "$BC_CG/base" --managed-cgroup "$BC_CG/gw/A" \
 		--attach-cgroup "$BC_CG/gw" --provider "$BC_PROVIDER" --daemon-pid "$BC_DAEMON_PID" \
+		--daemon-port "$BC_PORT" \
 		--count "$BC_COUNT" --warmup "$BC_WARMUP" --stats-sysctl &
 	BC_BENCH_PID=$!
 	wait "$BC_BENCH_PID"
 	rc=$?
 	BC_BENCH_PID=
+	bc_stop_processes # so that its log is complete
 	if [ "$rc" -eq 0 ]; then
 		# For the record (bench_connect itself checks that the redirect
 		# happened: nothing listens at the provider address).
