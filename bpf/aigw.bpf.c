@@ -7,7 +7,7 @@
  * Walk of one connect (DESIGN.md steps 1-4):
  *   aigw_connect4/6   destination in `targets`? nearest pinned ancestor in
  *                     `cgroup_policy`? daemon alive? -> rewrite to the gateway
- *                     listener and store the origin under the socket cookie.
+ *                     listener and store the origin in the socket's storage.
  *   aigw_sockops      at ACTIVE_ESTABLISHED, copy the origin under the
  *                     client's local address:port (what accept() shows).
  *   aigw_getpeername4/6  show the application the original destination.
@@ -20,7 +20,6 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define SOCK_STREAM 1
-#define TCP_CLOSE 7
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -46,10 +45,11 @@ struct {
 	__type(value, struct aigw_cgroup_stats);
 } cgroup_stats SEC(".maps");
 
+/* Per-socket storage: no hash to update, and freed with the socket. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, AIGW_MAX_ORIGINS);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct aigw_origin);
 } conn_origin SEC(".maps");
 
@@ -102,7 +102,15 @@ static __always_inline void stats_add(__u64 cgid, enum stat_field field)
 static __always_inline struct aigw_cgroup_policy *policy_of_current(__u64 *pinned_cgid)
 {
 	struct aigw_cgroup_policy *found = NULL, *p;
+	__u64 own = bpf_get_current_cgroup_id();
 
+	/* The common case first: the task's own cgroup is the pinned one, and
+	 * nothing below it can be deeper. */
+	found = bpf_map_lookup_elem(&cgroup_policy, &own);
+	if (found) {
+		*pinned_cgid = own;
+		return found;
+	}
 	for (int level = 0; level < AIGW_MAX_CGROUP_LEVELS; level++) {
 		__u64 id = bpf_get_current_ancestor_cgroup_id(level);
 
@@ -181,7 +189,7 @@ enum verdict { VERDICT_ALLOW = 1, VERDICT_DENY = 0 };
  */
 static __always_inline int connect_common(struct bpf_sock_addr *ctx, const __u8 dst[16],
 					  __u16 family, bool v6_listener,
-					  bool *redirect_to_gw)
+					  struct aigw_gateway **redirect_to)
 {
 	struct aigw_target_key tk = {};
 	struct aigw_target *target;
@@ -191,7 +199,7 @@ static __always_inline int connect_common(struct bpf_sock_addr *ctx, const __u8 
 	__u32 zero = 0;
 	__u16 port = bpf_ntohs((__u16)ctx->user_port);
 
-	*redirect_to_gw = false;
+	*redirect_to = NULL;
 	if (ctx->type != SOCK_STREAM)
 		return VERDICT_ALLOW;
 
@@ -226,25 +234,28 @@ static __always_inline int connect_common(struct bpf_sock_addr *ctx, const __u8 
 		return VERDICT_DENY;
 	}
 
-	struct aigw_origin o = {};
-	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct bpf_sock *sk = ctx->sk;
+	struct aigw_origin *o;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
-	__builtin_memcpy(o.dst_addr, dst, 16);
-	o.dst_port = port;
-	o.family = family;
-	o.policy_id = pol->policy_id;
-	o.cgroup_id = bpf_get_current_cgroup_id();
-	o.policy_cgroup_id = pinned_cgid;
-	o.pid = pid_tgid >> 32;
-	o.uid = (__u32)bpf_get_current_uid_gid();
-	o.provider_id = target->provider_id;
-	bpf_get_current_comm(o.comm, sizeof(o.comm));
-	if (bpf_map_update_elem(&conn_origin, &cookie, &o, BPF_ANY))
+	if (!sk)
+		return VERDICT_ALLOW;
+	o = bpf_sk_storage_get(&conn_origin, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!o)
 		return VERDICT_ALLOW; /* cannot remember it: better direct than lost */
+	__builtin_memcpy(o->dst_addr, dst, 16);
+	o->dst_port = port;
+	o->family = family;
+	o->policy_id = pol->policy_id;
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	o->policy_cgroup_id = pinned_cgid;
+	o->pid = pid_tgid >> 32;
+	o->uid = (__u32)bpf_get_current_uid_gid();
+	o->provider_id = target->provider_id;
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
 
 	stats_add(pinned_cgid, STAT_REDIRECTED);
-	*redirect_to_gw = true;
+	*redirect_to = gw;
 	return VERDICT_ALLOW;
 }
 
@@ -252,17 +263,12 @@ SEC("cgroup/connect4")
 int aigw_connect4(struct bpf_sock_addr *ctx)
 {
 	struct aigw_gateway *gw;
-	bool redirect;
-	__u32 zero = 0;
 	__u8 dst[16];
 	int verdict;
 
 	addr_v4mapped(dst, ctx->user_ip4);
-	verdict = connect_common(ctx, dst, AF_INET, false, &redirect);
-	if (redirect) {
-		gw = bpf_map_lookup_elem(&gateway, &zero);
-		if (!gw)
-			return VERDICT_ALLOW;
+	verdict = connect_common(ctx, dst, AF_INET, false, &gw);
+	if (gw) {
 		ctx->user_ip4 = gw->listen_addr4;
 		ctx->user_port = bpf_htons(gw->listen_port);
 	}
@@ -273,8 +279,8 @@ SEC("cgroup/connect6")
 int aigw_connect6(struct bpf_sock_addr *ctx)
 {
 	struct aigw_gateway *gw;
-	bool redirect, mapped;
-	__u32 a[4], zero = 0;
+	bool mapped;
+	__u32 a[4];
 	__u8 dst[16];
 	int verdict;
 
@@ -286,11 +292,8 @@ int aigw_connect6(struct bpf_sock_addr *ctx)
 	mapped = addr_is_v4mapped(a);
 	/* A dual-stack socket connecting to ::ffff:a.b.c.d goes to the IPv4
 	 * listener as ::ffff:127.0.0.1; a real IPv6 destination goes to ::1. */
-	verdict = connect_common(ctx, dst, mapped ? AF_INET : AF_INET6, !mapped, &redirect);
-	if (redirect) {
-		gw = bpf_map_lookup_elem(&gateway, &zero);
-		if (!gw)
-			return VERDICT_ALLOW;
+	verdict = connect_common(ctx, dst, mapped ? AF_INET : AF_INET6, !mapped, &gw);
+	if (gw) {
 		if (mapped) {
 			ctx->user_ip6[0] = 0;
 			ctx->user_ip6[1] = 0;
@@ -309,27 +312,20 @@ int aigw_connect6(struct bpf_sock_addr *ctx)
 }
 
 /* Re-key the origin by the client's local address:port once the connection
- * is up, and ask for a state callback so the cookie entry is dropped on
- * close instead of waiting for LRU eviction. */
+ * is up: that is the peer the daemon sees on accept(). */
 SEC("sockops")
 int aigw_sockops(struct bpf_sock_ops *skops)
 {
 	struct aigw_client_key key = {};
 	struct aigw_origin *o;
-	__u64 cookie;
+	struct bpf_sock *sk;
 
-	if (skops->op == BPF_SOCK_OPS_STATE_CB) {
-		if (skops->args[1] == TCP_CLOSE) {
-			cookie = bpf_get_socket_cookie(skops);
-			bpf_map_delete_elem(&conn_origin, &cookie);
-		}
-		return 1;
-	}
 	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
 		return 1;
-
-	cookie = bpf_get_socket_cookie(skops);
-	o = bpf_map_lookup_elem(&conn_origin, &cookie);
+	sk = skops->sk;
+	if (!sk)
+		return 1;
+	o = bpf_sk_storage_get(&conn_origin, sk, 0, 0);
 	if (!o)
 		return 1;
 
@@ -346,17 +342,18 @@ int aigw_sockops(struct bpf_sock_ops *skops)
 	}
 	key.port = (__u16)skops->local_port; /* host byte order already */
 	bpf_map_update_elem(&origin_by_addr, &key, o, BPF_ANY);
-	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG);
 	return 1;
 }
 
 SEC("cgroup/getpeername4")
 int aigw_getpeername4(struct bpf_sock_addr *ctx)
 {
-	__u64 cookie = bpf_get_socket_cookie(ctx);
-	struct aigw_origin *o = bpf_map_lookup_elem(&conn_origin, &cookie);
+	struct aigw_origin *o;
 	__u32 a4;
 
+	if (!ctx->sk)
+		return 1;
+	o = bpf_sk_storage_get(&conn_origin, ctx->sk, 0, 0);
 	if (!o)
 		return 1;
 	__builtin_memcpy(&a4, o->dst_addr + 12, 4);
@@ -368,10 +365,12 @@ int aigw_getpeername4(struct bpf_sock_addr *ctx)
 SEC("cgroup/getpeername6")
 int aigw_getpeername6(struct bpf_sock_addr *ctx)
 {
-	__u64 cookie = bpf_get_socket_cookie(ctx);
-	struct aigw_origin *o = bpf_map_lookup_elem(&conn_origin, &cookie);
+	struct aigw_origin *o;
 	__u32 a[4];
 
+	if (!ctx->sk)
+		return 1;
+	o = bpf_sk_storage_get(&conn_origin, ctx->sk, 0, 0);
 	if (!o)
 		return 1;
 	__builtin_memcpy(a, o->dst_addr, 16);

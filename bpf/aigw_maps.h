@@ -28,7 +28,7 @@
 
 #define AIGW_MAX_TARGETS 16384
 #define AIGW_MAX_CGROUPS 4096
-#define AIGW_MAX_ORIGINS 65536
+#define AIGW_MAX_ORIGINS 65536 /* origin_by_addr: accepted but not yet taken */
 
 /* targets: LPM trie. The data part is port (big-endian, so it sorts as a
  * prefix) then the address; prefixlen = 16 + address prefix bits (+96 for
