@@ -93,22 +93,3 @@ void audit_record(struct audit_buf *ab, const char *fmt, ...)
 	ab->len += n;
 	ev_defer(ab->loop, &ab->flush);
 }
-
-void audit_escape(char *out, size_t cap, const char *s)
-{
-	size_t o = 0;
-
-	for (; s && *s && o + 7 < cap; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = c;
-		} else if (c < 0x20 || c == 0x7f) {
-			o += snprintf(out + o, cap - o, "\\u%04x", c);
-		} else {
-			out[o++] = c;
-		}
-	}
-	out[o] = '\0';
-}

@@ -34,7 +34,4 @@ void audit_flush(struct audit_buf *ab);
  * timestamp field "ts" is added first. */
 void audit_record(struct audit_buf *ab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* JSON-escape s into out (always terminated). */
-void audit_escape(char *out, size_t cap, const char *s);
-
 #endif

@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "bpf_maps.h"
 #include "cgroup.h"
+#include "json_escape.h"
 #include "config.h"
 #include "log.h"
 #include "policy_load.h"
@@ -57,8 +58,8 @@ void conn_close(struct conn *c, const char *why)
 	if (!c->policy || c->policy->audit.enabled) {
 		char comm[2 * AIGW_COMM_LEN + 8], cg[2 * CONN_CGROUP_MAX + 8];
 
-		audit_escape(comm, sizeof(comm), c->origin.comm);
-		audit_escape(cg, sizeof(cg), c->cgroup);
+		json_escape(comm, sizeof(comm), c->origin.comm);
+		json_escape(cg, sizeof(cg), c->cgroup);
 		audit_record(w->audit,
 			     "\"event\":\"connection\",\"cgroup\":\"/%s\",\"pid\":%u,\"uid\":%u,"
 			     "\"comm\":\"%s\",\"policy\":\"%s\",\"dst\":\"%s\",\"sni\":\"%s\","

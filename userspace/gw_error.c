@@ -1,4 +1,6 @@
 #include "gw_error.h"
+#include "http1_write.h"
+#include "json_escape.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,28 +24,6 @@ enum gwe_shape gwe_shape_of_host(const char *host)
 	if (host_is(host, "googleapis.com"))
 		return GWE_GEMINI;
 	return GWE_OPENAI;
-}
-
-const char *gwe_reason(int status)
-{
-	switch (status) {
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 408: return "Request Timeout";
-	case 413: return "Payload Too Large";
-	case 414: return "URI Too Long";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
-	}
 }
 
 /* OpenAI-style error type for a status. */
@@ -83,27 +63,6 @@ static const char *gemini_status(int status)
 	}
 }
 
-/* JSON string escaping of a gateway message (ours, never client data that
- * could be large: it is bounded by the caller's buffer anyway). */
-static void json_escape(char *out, size_t cap, const char *s)
-{
-	size_t o = 0;
-
-	for (; *s && o + 7 < cap; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = c;
-		} else if (c < 0x20) {
-			o += snprintf(out + o, cap - o, "\\u%04x", c);
-		} else {
-			out[o++] = c;
-		}
-	}
-	out[o] = '\0';
-}
-
 size_t gwe_format(char *buf, size_t cap, enum gwe_shape shape, int status, const char *message,
 		  int close, int retry_after_s)
 {
@@ -135,7 +94,7 @@ size_t gwe_format(char *buf, size_t cap, enum gwe_shape shape, int status, const
 	n = snprintf(buf, cap,
 		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
 		     "%sX-Aigw-Error: 1\r\n%s\r\n%s",
-		     status, gwe_reason(status), blen, retry, close ? "Connection: close\r\n" : "",
+		     status, h1w_reason(status), blen, retry, close ? "Connection: close\r\n" : "",
 		     body);
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

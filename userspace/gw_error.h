@@ -22,6 +22,4 @@ enum gwe_shape gwe_shape_of_host(const char *host);
 size_t gwe_format(char *buf, size_t cap, enum gwe_shape shape, int status, const char *message,
 		  int close, int retry_after_s);
 
-const char *gwe_reason(int status);
-
 #endif
