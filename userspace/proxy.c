@@ -365,6 +365,7 @@ static enum step st_read_head(struct conn *c)
 	lim.max_request_line = http->max_request_line;
 	lim.max_header_bytes = http->max_header_bytes;
 	lim.max_headers = http->max_headers;
+	lim.max_body_bytes = body_limit(c);
 	/* The head must start at in[0]: its slices stay valid while the body
 	 * is read behind it (see buf_compact_from). */
 	buf_compact(&px->in);
@@ -450,7 +451,7 @@ static enum step take_body(struct conn *c, bool *complete)
 		int rc = h1_chunked_feed(&px->dechunk, p, avail, &co);
 
 		if (rc < 0)
-			return px_error(c, 400, "malformed chunked request body", true);
+			return px_error(c, h1_error_status(rc), h1_error_reason(rc), true);
 		if (co.data_len) {
 			if (px->body.len + co.data_len > lim)
 				return px_error(c, 413, "request body is larger than the configured limit",

@@ -99,3 +99,25 @@ def test_reload_under_load_fails_no_request():
         assert res["ok"] and len(res["bodies"]) == 25 and res["status"] == 200, (res, err)
     assert d.log().count("reloaded 1 policies") == 6, d.log()
     assert len(prov.requests()) == 16 * 25
+
+
+def test_exec_runs_unmodified_client_that_trusts_the_aigw_ca():
+    from aigw_test import AIGWCTL
+    prov = FakeProvider()
+    tree = CgroupTree()
+    d = Daemon(tree, {"term": {"cgroups": [], "models": {"allow": ["gpt-4o*"]}}}).start()
+    env = dict(os.environ)
+    for k in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "SSL_CERT_DIR"):
+        env.pop(k, None)  # only what `aigwctl exec` sets may make the client trust the gateway
+    r = run(with_hosts([AIGWCTL, "--config", d.dir, "exec", "--policy", "term", "--",
+                        "curl", "-sS", "--max-time", "20", "-w", "\n%{http_code}",
+                        "https://api.openai.com/v1/chat/completions", "-H", "content-type: application/json",
+                        "-d", json.dumps({"model": "gpt-4o-mini", "messages": []})], hosts_file(HOSTS)),
+            env=env, timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    text, _, code = r.stdout.rpartition("\n")
+    assert code == "200" and json.loads(text)["usage"]["total_tokens"] == 18, r.stdout
+    m = d.wait_log(r"close cgroup=/(\S+) pid=\d+ comm=curl .* mode=terminate")
+    assert "aigw-exec-" in m.group(1), m.group(0)
+    assert len(prov.requests()) == 1
+    assert not [n for n in os.listdir(tree.abs) if n.startswith("aigw-exec-")]
