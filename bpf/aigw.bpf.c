@@ -45,6 +45,27 @@ struct {
 	__type(value, struct aigw_cgroup_stats);
 } cgroup_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AIGW_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct aigw_cgroup_quota);
+} cgroup_quota SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AIGW_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct aigw_cgroup_usage);
+} cgroup_usage SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AIGW_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct aigw_cgroup_bucket);
+} cgroup_bucket SEC(".maps");
+
 /* Per-socket storage: no hash to update, and freed with the socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -67,7 +88,7 @@ struct {
 	__type(value, struct aigw_gateway);
 } gateway SEC(".maps");
 
-enum stat_field { STAT_REDIRECTED, STAT_DENIED_DOWN, STAT_DIRECT_DOWN };
+enum stat_field { STAT_REDIRECTED, STAT_DENIED_DOWN, STAT_DIRECT_DOWN, STAT_DENIED_QUOTA };
 
 static __always_inline void stats_add(__u64 cgid, enum stat_field field)
 {
@@ -92,6 +113,9 @@ static __always_inline void stats_add(__u64 cgid, enum stat_field field)
 		break;
 	case STAT_DIRECT_DOWN:
 		__sync_fetch_and_add(&st->direct_down, 1);
+		break;
+	case STAT_DENIED_QUOTA:
+		__sync_fetch_and_add(&st->denied_quota, 1);
 		break;
 	}
 }
@@ -167,6 +191,52 @@ static __always_inline bool gateway_alive(struct bpf_sock_addr *ctx,
 	return v6 ? gateway_listening6(ctx, gw) : gateway_listening4(ctx, gw);
 }
 
+/* Connect rate: a token bucket per pinned cgroup, refilled from the time
+ * since the last connect. Races between CPUs can over-admit by a connect or
+ * two; the bucket is coarse by design (precise limits are in userspace). */
+static __always_inline bool bucket_take(__u64 cgid, const struct aigw_cgroup_quota *q)
+{
+	struct aigw_cgroup_bucket *b = bpf_map_lookup_elem(&cgroup_bucket, &cgid);
+	__u64 now = bpf_ktime_get_ns(), cap = (__u64)q->burst * 1000, tokens;
+
+	if (!b) {
+		struct aigw_cgroup_bucket fresh = { .tokens_milli = cap - 1000, .last_ns = now };
+
+		bpf_map_update_elem(&cgroup_bucket, &cgid, &fresh, BPF_NOEXIST);
+		return cap >= 1000;
+	}
+	tokens = b->tokens_milli + (now - b->last_ns) / 1000000 * q->connects_per_sec_milli / 1000;
+	if (tokens > cap)
+		tokens = cap;
+	if (tokens < 1000)
+		return false;
+	/* Refill credit is only taken when a connect is admitted, so the
+	 * fraction of a token earned so far is not lost on a refusal. */
+	b->tokens_milli = tokens - 1000;
+	b->last_ns = now;
+	return true;
+}
+
+/* The kernel's coarse quota: over the token budget of the current window,
+ * or out of connect tokens, the connect is refused. */
+static __always_inline bool quota_allows(__u64 cgid)
+{
+	struct aigw_cgroup_quota *q = bpf_map_lookup_elem(&cgroup_quota, &cgid);
+	struct aigw_cgroup_usage *u;
+
+	if (!q)
+		return true;
+	if (q->token_budget) {
+		u = bpf_map_lookup_elem(&cgroup_usage, &cgid);
+		if (u && u->window_start_unix == q->window_start_unix &&
+		    u->tokens_in + u->tokens_out >= q->token_budget)
+			return false;
+	}
+	if (q->connects_per_sec_milli && !bucket_take(cgid, q))
+		return false;
+	return true;
+}
+
 static __always_inline void addr_v4mapped(__u8 out[16], __u32 addr_be)
 {
 	__builtin_memset(out, 0, 10);
@@ -224,6 +294,11 @@ static __always_inline int connect_common(struct bpf_sock_addr *ctx, const __u8 
 	pol = policy_of_current(&pinned_cgid);
 	if (!pol)
 		return VERDICT_ALLOW;
+	/* Before the liveness check: a budget holds while the daemon is away. */
+	if (!quota_allows(pinned_cgid)) {
+		stats_add(pinned_cgid, STAT_DENIED_QUOTA);
+		return VERDICT_DENY;
+	}
 
 	if (!gateway_alive(ctx, gw, v6_listener)) {
 		if (pol->flags & AIGW_POLICY_FAIL_OPEN) {

@@ -64,6 +64,33 @@ struct aigw_cgroup_stats {
 	__u64 denied_quota;   /* refused by the kernel quota */
 };
 
+/* cgroup_quota: pinned cgroup id -> the policy's kernel-enforced limits.
+ * Writer: daemon. 0 = no limit. */
+struct aigw_cgroup_quota {
+	__u64 token_budget;        /* tokens (in + out) per window */
+	__u64 window_start_unix;   /* start of the current window (seconds) */
+	__u64 window_seconds;      /* hour, day, or this month's length */
+	__u32 connects_per_sec_milli; /* token bucket rate, connects/s x 1000 */
+	__u32 burst;               /* token bucket size, connects */
+};
+
+/* cgroup_usage: pinned cgroup id -> what it spent in the current window.
+ * Writer: daemon only (after each response, and at window rollover). */
+struct aigw_cgroup_usage {
+	__u64 tokens_in;
+	__u64 tokens_out;
+	__u64 requests;
+	__u64 cost_microusd;
+	__u64 window_start_unix;   /* the window these counts belong to */
+};
+
+/* cgroup_bucket: pinned cgroup id -> connect token bucket state.
+ * Writer: kernel only. */
+struct aigw_cgroup_bucket {
+	__u64 tokens_milli;        /* connects available x 1000 */
+	__u64 last_ns;             /* bpf_ktime_get_ns of the last refill */
+};
+
 /* Origin of an intercepted connection. Writer: kernel. */
 struct aigw_origin {
 	__u8 dst_addr[16];      /* original destination, v4-mapped for IPv4 */

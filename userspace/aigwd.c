@@ -193,6 +193,7 @@ static int start_workers(struct daemon *d)
 	d->shared = (struct wk_shared){
 		.listen_port = d->cfg.listen_port,
 		.origin_map_fd = d->bpf.map_fd[BPFL_MAP_ORIGIN_BY_ADDR],
+		.usage_map_fd = d->bpf.map_fd[BPFL_MAP_CGROUP_USAGE],
 		.cg_mount = d->cg_mount,
 		.cg_mount_fd = open(d->cg_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
 		.connect_timeout_ms = d->cfg.http.connect_timeout_ms,

@@ -26,6 +26,9 @@ const char *const bpfl_map_names[BPFL_MAP_COUNT] = {
 	[BPFL_MAP_CONN_ORIGIN] = "conn_origin",
 	[BPFL_MAP_ORIGIN_BY_ADDR] = "origin_by_addr",
 	[BPFL_MAP_GATEWAY] = "gateway",
+	[BPFL_MAP_CGROUP_QUOTA] = "cgroup_quota",
+	[BPFL_MAP_CGROUP_USAGE] = "cgroup_usage",
+	[BPFL_MAP_CGROUP_BUCKET] = "cgroup_bucket",
 };
 
 const char *const bpfl_link_names[] = {
@@ -42,6 +45,9 @@ static struct bpf_map *skel_map(struct aigw_bpf *s, enum bpfl_map m)
 	case BPFL_MAP_CONN_ORIGIN: return s->maps.conn_origin;
 	case BPFL_MAP_ORIGIN_BY_ADDR: return s->maps.origin_by_addr;
 	case BPFL_MAP_GATEWAY: return s->maps.gateway;
+	case BPFL_MAP_CGROUP_QUOTA: return s->maps.cgroup_quota;
+	case BPFL_MAP_CGROUP_USAGE: return s->maps.cgroup_usage;
+	case BPFL_MAP_CGROUP_BUCKET: return s->maps.cgroup_bucket;
 	default: return NULL;
 	}
 }

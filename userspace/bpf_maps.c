@@ -109,14 +109,14 @@ out:
 	return rc;
 }
 
-int bmap_policies_replace(int fd, const struct bmap_policy *p, size_t n)
+int bmap_u64_replace(int fd, const uint64_t *keys, const void *vals, size_t val_size, size_t n)
 {
-	uint64_t key, next, *prev = NULL;
+	uint64_t key, next, *prev;
 	uint64_t stale[256];
 	size_t nstale;
 
 	for (size_t i = 0; i < n; i++)
-		if (bpf_map_update_elem(fd, &p[i].cgroup_id, &p[i].val, BPF_ANY))
+		if (bpf_map_update_elem(fd, &keys[i], (const char *)vals + i * val_size, BPF_ANY))
 			return -errno;
 	do {
 		nstale = 0;
@@ -125,7 +125,7 @@ int bmap_policies_replace(int fd, const struct bmap_policy *p, size_t n)
 			bool keep = false;
 
 			for (size_t i = 0; i < n && !keep; i++)
-				keep = p[i].cgroup_id == next;
+				keep = keys[i] == next;
 			if (!keep)
 				stale[nstale++] = next;
 			key = next;
@@ -135,6 +135,24 @@ int bmap_policies_replace(int fd, const struct bmap_policy *p, size_t n)
 			bpf_map_delete_elem(fd, &stale[i]);
 	} while (nstale == 256);
 	return 0;
+}
+
+int bmap_policies_replace(int fd, const struct bmap_policy *p, size_t n)
+{
+	uint64_t *keys = calloc(n ? n : 1, sizeof(*keys));
+	struct aigw_cgroup_policy *vals = calloc(n ? n : 1, sizeof(*vals));
+	int rc = -ENOMEM;
+
+	if (keys && vals) {
+		for (size_t i = 0; i < n; i++) {
+			keys[i] = p[i].cgroup_id;
+			vals[i] = p[i].val;
+		}
+		rc = bmap_u64_replace(fd, keys, vals, sizeof(*vals), n);
+	}
+	free(keys);
+	free(vals);
+	return rc;
 }
 
 int bmap_gateway_set(int fd, const struct aigw_gateway *gw)

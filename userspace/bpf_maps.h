@@ -36,6 +36,10 @@ int bmap_targets_sync(int fd, const struct bmap_target *t, size_t n, bool keep_r
 /* Make the map hold exactly these entries, in the same order of operations. */
 int bmap_policies_replace(int fd, const struct bmap_policy *p, size_t n);
 
+/* The same for any map keyed by a u64 (cgroup id): vals is n values of
+ * val_size bytes, keys[i] its key. */
+int bmap_u64_replace(int fd, const uint64_t *keys, const void *vals, size_t val_size, size_t n);
+
 int bmap_gateway_set(int fd, const struct aigw_gateway *gw);
 int bmap_gateway_get(int fd, struct aigw_gateway *gw);
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl_proto.h"
@@ -12,8 +13,13 @@
 
 int daemon_apply_pins(struct daemon *d)
 {
-	return papply_sync(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_POLICY], d->cg_mount,
-			   d->policies, &d->live_pins);
+	int rc = papply_sync(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_POLICY], d->cg_mount,
+			     d->policies, &d->live_pins);
+
+	if (rc)
+		return rc;
+	return papply_sync_quotas(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_QUOTA], d->policies,
+				  time(NULL));
 }
 
 static void add_pin(cJSON *pins, struct daemon *d, const char *cgroup, const char *policy)

@@ -6,6 +6,7 @@
 
 #include "cgroup.h"
 #include "log.h"
+#include "quota_window.h"
 
 bool papply_has(const struct papply *pa, uint64_t cgroup_id)
 {
@@ -76,4 +77,54 @@ out:
 	pa->missing = missing;
 	free(rows);
 	return rc;
+}
+
+int papply_sync_quotas(struct papply *pa, int quota_fd, const struct pol_set *set, time_t now)
+{
+	uint64_t keys[PAPPLY_MAX_PINS];
+	static struct aigw_cgroup_quota q[PAPPLY_MAX_PINS]; /* main thread only */
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < pa->n; i++) {
+		const struct pol_policy *p = pol_set_get(set, pa->rows[i].val.policy_id);
+		const struct pol_quota *pq;
+
+		if (!p)
+			continue;
+		pq = &p->quota;
+		if (!pq->token_budget && !pq->connects_per_second)
+			continue;
+		memset(&q[n], 0, sizeof(q[n]));
+		keys[n] = pa->rows[i].cgroup_id;
+		q[n].token_budget = pq->token_budget;
+		uint64_t start, secs;
+
+		qwin_current(pq->window, now, &start, &secs);
+		q[n].window_start_unix = start;
+		q[n].window_seconds = secs;
+		q[n].connects_per_sec_milli = (uint32_t)(pq->connects_per_second * 1000);
+		q[n].burst = pq->burst;
+		n++;
+	}
+	if (n == pa->n_quotas && !memcmp(keys, pa->quota_keys, n * sizeof(*keys)) &&
+	    !memcmp(q, pa->quotas, n * sizeof(*q)))
+		return 0;
+	rc = bmap_u64_replace(quota_fd, keys, q, sizeof(*q), n);
+	if (rc) {
+		log_err("update cgroup_quota map: %s", strerror(-rc));
+		return rc;
+	}
+	memcpy(pa->quota_keys, keys, n * sizeof(*keys));
+	memcpy(pa->quotas, q, n * sizeof(*q));
+	pa->n_quotas = n;
+	return 0;
+}
+
+const struct aigw_cgroup_quota *papply_quota(const struct papply *pa, uint64_t cgroup_id)
+{
+	for (size_t i = 0; i < pa->n_quotas; i++)
+		if (pa->quota_keys[i] == cgroup_id)
+			return &pa->quotas[i];
+	return NULL;
 }

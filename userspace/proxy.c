@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -17,7 +18,9 @@
 #include "http1_write.h"
 #include "log.h"
 #include "policy_load.h"
+#include "quota_window.h"
 #include "req_policy.h"
+#include "usage_account.h"
 #include "tls_ca.h"
 #include "upstream.h"
 #include "worker.h"
@@ -92,6 +95,7 @@ struct proxy {
 
 	uint64_t bytes_up, bytes_down;
 	uint32_t requests;
+	int retry_after_s;      /* for the next gateway error (429) */
 };
 
 static const struct cfg_config *px_cfg(const struct conn *c)
@@ -230,7 +234,8 @@ static enum step px_error(struct conn *c, int status, const char *msg, bool clos
 	if (buf_reserve(&px->out, 2048, 4096))
 		return conn_close(c, "out of memory"), STEP_CLOSED;
 	px->out.len = gwe_format(px->out.p, px->out.cap, gwe_shape_of_host(host), status, msg,
-				 close, 0);
+				 close, px->retry_after_s);
+	px->retry_after_s = 0;
 	px->client_close = px->client_close || close;
 	px->state = PX_FLUSH_ERROR;
 	px_set_deadline(c, px_cfg(c)->http.idle_timeout_ms, 0, "client not reading");
@@ -313,7 +318,16 @@ static int build_upstream_head(struct conn *c)
 static enum step px_request_ready(struct conn *c)
 {
 	struct proxy *px = c->px;
+	int retry;
 
+	/* Kept-alive connections are no way around the kernel's budget: once it
+	 * is spent, requests on them get 429 too. */
+	if (uacc_over_budget(c->w->sh->usage_map_fd, c->origin.policy_cgroup_id, c->policy,
+			     &retry)) {
+		px->retry_after_s = retry;
+		return px_error(c, 429, "the token budget of this cgroup is spent for this window",
+				false);
+	}
 	if (rqp_needed(c->policy)) {
 		struct rqp_result r;
 
@@ -714,6 +728,22 @@ static bool track_response_body(struct proxy *px)
 	return false;
 }
 
+/* A response went out whole: add it to the pinned cgroup's usage. */
+static void px_account(struct conn *c)
+{
+	const struct pol_policy *p = c->policy;
+	struct uacc_delta d = { .requests = 1 };
+	uint64_t start = 0, secs;
+	int rc;
+
+	if (p && p->quota.token_budget)
+		qwin_current(p->quota.window, time(NULL), &start, &secs);
+	rc = uacc_add(c->w->sh->usage_map_fd, c->origin.policy_cgroup_id, start, &d);
+	if (rc)
+		log_warn("usage of cgroup id %llu not recorded: %s",
+			 (unsigned long long)c->origin.policy_cgroup_id, strerror(-rc));
+}
+
 static enum step st_stream(struct conn *c)
 {
 	struct proxy *px = c->px;
@@ -747,8 +777,10 @@ static enum step st_stream(struct conn *c)
 			conn_reset(c, "malformed response framing from the provider");
 			return STEP_CLOSED;
 		}
-		if (px->resp_done)
+		if (px->resp_done) {
+			px_account(c);
 			return px_next_request(c);
+		}
 		px->uin.len = px->uin.off = 0;
 		switch (ssl_read_into(px->up->ssl, &px->uin, &got)) {
 		case IO_DONE:

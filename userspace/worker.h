@@ -27,6 +27,7 @@ struct wk_shared {
 	int audit_fd;               /* log_dir/audit.jsonl, -1 = off */
 	uint16_t listen_port;
 	int origin_map_fd;      /* origin_by_addr */
+	int usage_map_fd;       /* cgroup_usage: the daemon writes, workers add to it */
 	int cg_mount_fd;        /* cgroup2 mount, for id -> path */
 	const char *cg_mount;
 	uint32_t connect_timeout_ms;

@@ -1,0 +1,54 @@
+#include "usage_account.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "quota_window.h"
+
+static pthread_mutex_t uacc_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int uacc_get(int usage_fd, uint64_t cgroup_id, uint64_t window_start, struct aigw_cgroup_usage *u)
+{
+	if (bpf_map_lookup_elem(usage_fd, &cgroup_id, u) || u->window_start_unix != window_start) {
+		memset(u, 0, sizeof(*u));
+		u->window_start_unix = window_start;
+	}
+	return 0;
+}
+
+int uacc_add(int usage_fd, uint64_t cgroup_id, uint64_t window_start, const struct uacc_delta *d)
+{
+	struct aigw_cgroup_usage u;
+	int rc = 0;
+
+	pthread_mutex_lock(&uacc_mu);
+	uacc_get(usage_fd, cgroup_id, window_start, &u);
+	u.tokens_in += d->tokens_in;
+	u.tokens_out += d->tokens_out;
+	u.requests += d->requests;
+	u.cost_microusd += d->cost_microusd;
+	if (bpf_map_update_elem(usage_fd, &cgroup_id, &u, BPF_ANY))
+		rc = -errno;
+	pthread_mutex_unlock(&uacc_mu);
+	return rc;
+}
+
+bool uacc_over_budget(int usage_fd, uint64_t cgroup_id, const struct pol_policy *p,
+		      int *retry_after_s)
+{
+	struct aigw_cgroup_usage u;
+	uint64_t start, secs;
+	time_t now = time(NULL);
+
+	if (!p || !p->quota.token_budget)
+		return false;
+	qwin_current(p->quota.window, now, &start, &secs);
+	uacc_get(usage_fd, cgroup_id, start, &u);
+	*retry_after_s = (int)(start + secs - (uint64_t)now);
+	if (*retry_after_s < 1)
+		*retry_after_s = 1;
+	return u.tokens_in + u.tokens_out >= p->quota.token_budget;
+}
