@@ -15,6 +15,12 @@
 #include "text_table.h"
 
 const struct uview_column uview_columns[UVIEW_N_COUNTERS] = {
+	[UVIEW_REQUESTS] = { "requests", "REQUESTS", "REQ" },
+	[UVIEW_TOKENS_IN] = { "tokens_in", "TOKENS_IN", "TOK-IN" },
+	[UVIEW_TOKENS_OUT] = { "tokens_out", "TOKENS_OUT", "TOK-OUT" },
+	[UVIEW_COST] = { "cost_microusd", "COST_MICROUSD", "COST-uUSD" },
+	[UVIEW_BUDGET] = { "token_budget", "BUDGET", "BUDGET" },
+	[UVIEW_BUDGET_LEFT] = { "budget_left", "BUDGET_LEFT", "LEFT" },
 	[UVIEW_REDIRECTED] = { "redirected", "REDIRECTED", "REDIR" },
 	[UVIEW_DENIED_DOWN] = { "denied_down", "DENIED_DOWN", "DENY-DN" },
 	[UVIEW_DIRECT_DOWN] = { "direct_down", "DIRECT_DOWN", "DIRECT-DN" },
@@ -113,6 +119,32 @@ static void name_policy(const struct uview_src *src, struct uview_row *r)
 		snprintf(r->policy, sizeof(r->policy), "#%" PRIu32, r->policy_id);
 }
 
+/* Usage of the current window and the budget, for every row. A usage row
+ * of an older window than the quota's counts as zero, as in the kernel. */
+static void read_usage(struct uview_src *src, struct uview *v)
+{
+	int ufd = src->fds[BPFL_MAP_CGROUP_USAGE], qfd = src->fds[BPFL_MAP_CGROUP_QUOTA];
+
+	for (size_t i = 0; i < v->n; i++) {
+		struct uview_row *r = &v->rows[i];
+		struct aigw_cgroup_usage u = { 0 };
+		struct aigw_cgroup_quota q = { 0 };
+		bool has_q = qfd >= 0 && !bpf_map_lookup_elem(qfd, &r->cgroup_id, &q);
+
+		if (ufd < 0 || bpf_map_lookup_elem(ufd, &r->cgroup_id, &u) ||
+		    (has_q && q.token_budget && u.window_start_unix != q.window_start_unix))
+			memset(&u, 0, sizeof(u));
+		r->v[UVIEW_REQUESTS] = u.requests;
+		r->v[UVIEW_TOKENS_IN] = u.tokens_in;
+		r->v[UVIEW_TOKENS_OUT] = u.tokens_out;
+		r->v[UVIEW_COST] = u.cost_microusd;
+		r->v[UVIEW_BUDGET] = has_q ? q.token_budget : 0;
+		r->v[UVIEW_BUDGET_LEFT] = has_q && q.token_budget > u.tokens_in + u.tokens_out
+						  ? q.token_budget - u.tokens_in - u.tokens_out
+						  : 0;
+	}
+}
+
 /* Pinned cgroups first, then the counters, so every stats key gets a row. */
 static int read_maps(struct uview_src *src, struct uview *v, size_t *cap)
 {
@@ -154,6 +186,7 @@ static int read_maps(struct uview_src *src, struct uview *v, size_t *cap)
 		r->v[UVIEW_DIRECT_DOWN] = st.direct_down;
 		r->v[UVIEW_DENIED_QUOTA] = st.denied_quota;
 	}
+	read_usage(src, v);
 	return 0;
 }
 

@@ -30,6 +30,12 @@ enum uview_counter {
 	UVIEW_DENIED_DOWN,  /* cgroup_stats.denied_down */
 	UVIEW_DIRECT_DOWN,  /* cgroup_stats.direct_down */
 	UVIEW_DENIED_QUOTA, /* cgroup_stats.denied_quota */
+	UVIEW_REQUESTS,     /* cgroup_usage.requests (current window) */
+	UVIEW_TOKENS_IN,    /* cgroup_usage.tokens_in */
+	UVIEW_TOKENS_OUT,   /* cgroup_usage.tokens_out */
+	UVIEW_COST,         /* cgroup_usage.cost_microusd */
+	UVIEW_BUDGET,       /* cgroup_quota.token_budget, 0 = none */
+	UVIEW_BUDGET_LEFT,  /* budget - tokens this window, 0 when none or spent */
 	UVIEW_N_COUNTERS
 };
 

@@ -51,7 +51,7 @@ static struct uview two_rows(struct uview_row rows[2])
 	memset(rows, 0, 2 * sizeof(rows[0]));
 	rows[0] = (struct uview_row){ .cgroup_id = 44, .cgroup_exists = true, .cgroup = "system.slice/a",
 				      .pinned = true, .policy_id = 2, .policy = "strict",
-				      .v = { 3, 1, 0, 0 } };
+				      .v = { 3, 1, 0, 0, 7, 100, 50, 250, 1000, 850 } };
 	/* An unpinned cgroup whose counters survived, since removed. */
 	rows[1] = (struct uview_row){ .cgroup_id = 18446744073709551615ull, .cgroup_exists = false,
 				      .v = { 9007199254740993ull, 0, 2, 0 } };
@@ -68,11 +68,14 @@ static void test_usage_table(void **state)
 	assert_string_equal(
 		out,
 		"CGROUP                              POLICY        REDIRECTED  DENIED_DOWN  "
-		"DIRECT_DOWN  DENIED_QUOTA\n"
+		"DIRECT_DOWN  DENIED_QUOTA  REQUESTS  TOKENS_IN  TOKENS_OUT  COST_MICROUSD  BUDGET  "
+		"BUDGET_LEFT\n"
 		"/system.slice/a                     strict                 3            1  "
-		"          0             0\n"
+		"          0             0         7        100          50            250    1000  "
+		"        850\n"
 		"(removed, id 18446744073709551615)  -       9007199254740993            0  "
-		"          2             0\n");
+		"          2             0         0          0           0              0       0  "
+		"          0\n");
 	free(out);
 }
 
@@ -90,10 +93,12 @@ static void test_usage_json_is_exact(void **state)
 		text,
 		"[{\"cgroup\":\"system.slice/a\",\"cgroup_id\":44,\"pinned\":true,\"policy\":\"strict\","
 		"\"policy_id\":2,\"fail_mode\":\"closed\",\"redirected\":3,\"denied_down\":1,"
-		"\"direct_down\":0,\"denied_quota\":0},"
+		"\"direct_down\":0,\"denied_quota\":0,\"requests\":7,\"tokens_in\":100,"
+		"\"tokens_out\":50,\"cost_microusd\":250,\"token_budget\":1000,\"budget_left\":850},"
 		"{\"cgroup\":null,\"cgroup_id\":18446744073709551615,\"pinned\":false,\"policy\":null,"
 		"\"policy_id\":0,\"fail_mode\":null,\"redirected\":9007199254740993,\"denied_down\":0,"
-		"\"direct_down\":2,\"denied_quota\":0}]");
+		"\"direct_down\":2,\"denied_quota\":0,\"requests\":0,\"tokens_in\":0,\"tokens_out\":0,"
+		"\"cost_microusd\":0,\"token_budget\":0,\"budget_left\":0}]");
 	free(text);
 	cJSON_Delete(arr);
 }
