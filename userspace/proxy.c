@@ -736,8 +736,11 @@ static void px_account(struct conn *c)
 	uint64_t start = 0, secs;
 	int rc;
 
-	if (p && p->quota.token_budget)
-		qwin_current(p->quota.window, time(NULL), &start, &secs);
+	if (!p || !p->quota.token_budget) {
+		uacc_defer(&c->w->usage, c->w->sh->usage_map_fd, c->origin.policy_cgroup_id, 0, &d);
+		return;
+	}
+	qwin_current(p->quota.window, time(NULL), &start, &secs);
 	rc = uacc_add(c->w->sh->usage_map_fd, c->origin.policy_cgroup_id, start, &d);
 	if (rc)
 		log_warn("usage of cgroup id %llu not recorded: %s",

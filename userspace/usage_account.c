@@ -52,3 +52,32 @@ bool uacc_over_budget(int usage_fd, uint64_t cgroup_id, const struct pol_policy 
 		*retry_after_s = 1;
 	return u.tokens_in + u.tokens_out >= p->quota.token_budget;
 }
+
+void uacc_flush(struct uacc_pending *p, int usage_fd)
+{
+	for (int i = 0; i < p->n; i++)
+		uacc_add(usage_fd, p->e[i].cgroup_id, p->e[i].window_start, &p->e[i].d);
+	p->n = 0;
+}
+
+void uacc_defer(struct uacc_pending *p, int usage_fd, uint64_t cgroup_id, uint64_t window_start,
+		const struct uacc_delta *d)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->e[i].cgroup_id == cgroup_id && p->e[i].window_start == window_start)
+			break;
+	if (i == p->n) {
+		if (p->n == UACC_PENDING_MAX)
+			uacc_flush(p, usage_fd);
+		i = p->n++;
+		memset(&p->e[i], 0, sizeof(p->e[i]));
+		p->e[i].cgroup_id = cgroup_id;
+		p->e[i].window_start = window_start;
+	}
+	p->e[i].d.tokens_in += d->tokens_in;
+	p->e[i].d.tokens_out += d->tokens_out;
+	p->e[i].d.requests += d->requests;
+	p->e[i].d.cost_microusd += d->cost_microusd;
+}

@@ -20,6 +20,24 @@ struct uacc_delta {
 /* window_start: start of the policy's current window (0 = no window). */
 int uacc_add(int usage_fd, uint64_t cgroup_id, uint64_t window_start, const struct uacc_delta *d);
 
+/* A worker's deltas not yet in the map. Cgroups without a budget are
+ * written once a second (uacc_flush from the worker's tick), so the common
+ * request costs no syscall and no lock; a cgroup with a budget is written
+ * at once, so the kernel sees its spending at the next connect. */
+#define UACC_PENDING_MAX 64
+
+struct uacc_pending {
+	struct {
+		uint64_t cgroup_id, window_start;
+		struct uacc_delta d;
+	} e[UACC_PENDING_MAX];
+	int n;
+};
+
+void uacc_defer(struct uacc_pending *p, int usage_fd, uint64_t cgroup_id, uint64_t window_start,
+		const struct uacc_delta *d);
+void uacc_flush(struct uacc_pending *p, int usage_fd);
+
 /* The row as it stands (zeros for none, or for an older window). */
 int uacc_get(int usage_fd, uint64_t cgroup_id, uint64_t window_start, struct aigw_cgroup_usage *u);
 

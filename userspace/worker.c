@@ -67,6 +67,7 @@ static void on_tick(struct ev_loop *loop, void *arg)
 
 	conn_sweep(w);
 	proxy_worker_sweep(w, ev_now_ms(loop));
+	uacc_flush(&w->usage, w->sh->usage_map_fd);
 }
 
 /* Each turn: pick up a newly published policy snapshot (one atomic load). */
@@ -89,6 +90,7 @@ static void *worker_main(void *arg)
 	if (rc)
 		log_err("worker %d: event loop: %s", w->id, strerror(-rc));
 	conn_close_all(w);
+	uacc_flush(&w->usage, w->sh->usage_map_fd);
 	audit_flush(w->audit);
 	snap_put(w->snap);
 	w->snap = NULL;

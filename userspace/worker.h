@@ -11,6 +11,7 @@
 
 #include "ev.h"
 #include "upstream.h"
+#include "usage_account.h"
 
 struct conn;
 struct cfg_config;
@@ -48,6 +49,7 @@ struct worker {
 	struct tca_leaf_cache *leaves; /* minted certificates, per SNI */
 	struct up_pool upstreams;
 	struct audit_buf *audit;
+	struct uacc_pending usage; /* deltas for cgroup_usage, flushed each tick */
 	uint64_t accepted, no_origin;
 };
 
