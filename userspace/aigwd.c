@@ -40,6 +40,7 @@
 #include "worker.h"
 
 #define AIGWD_DEFAULT_CONFIG "/etc/aigw"
+#define AIGWD_PRICES_FILE "prices.json"
 #define AIGWD_RELAY_BUF_BYTES (16 * 1024)
 #define AIGWD_TICK_MS 1000
 
@@ -81,6 +82,14 @@ static int load_config(struct daemon *d, const char *dir)
 	}
 	rc = pol_set_load(dir, &d->cfg, &d->policies, err, sizeof(err));
 	if (rc) {
+		fprintf(stderr, "aigwd: %s\n", err);
+		return rc;
+	}
+	/* The price table is optional: without it costs are 0. */
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, AIGWD_PRICES_FILE);
+	if (access(path, F_OK) == 0 && (rc = price_load(path, &d->prices, err, sizeof(err)))) {
 		fprintf(stderr, "aigwd: %s\n", err);
 		return rc;
 	}
@@ -204,6 +213,7 @@ static int start_workers(struct daemon *d)
 		.policies = &d->hub,
 		.ca = d->ca,
 		.audit_fd = d->audit_fd,
+		.prices = &d->prices,
 	};
 	for (int i = 0; i < n; i++) {
 		if (worker_start(&d->workers[i], i, &d->shared, err, sizeof(err))) {
@@ -379,6 +389,7 @@ static void shutdown_daemon(struct daemon *d)
 		close(d->sig.fd);
 	if (d->audit_fd > 0)
 		close(d->audit_fd);
+	price_free(&d->prices);
 	cfg_free(&d->cfg);
 }
 

@@ -10,6 +10,7 @@
 #include "ev.h"
 #include "policy_apply.h"
 #include "policy_load.h"
+#include "price_table.h"
 #include "runtime_pins.h"
 #include "snapshot.h"
 #include "worker.h"
@@ -26,6 +27,7 @@ struct daemon {
 	struct snap_hub hub;
 	struct rpin_list live_pins; /* aigwctl pin, kept in state_dir/pins.json */
 	struct tca *ca;
+	struct price_table prices; /* DIR/prices.json; empty when absent */
 	int audit_fd;
 	char cg_mount[CG_PATH_MAX];
 	char cg_root_abs[CG_PATH_MAX];

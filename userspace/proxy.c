@@ -22,7 +22,9 @@
 #include "req_policy.h"
 #include "usage_account.h"
 #include "tls_ca.h"
+#include "price_table.h"
 #include "upstream.h"
+#include "usage_extract.h"
 #include "worker.h"
 
 /*
@@ -54,6 +56,8 @@ enum step { STEP_WAIT, STEP_AGAIN, STEP_CLOSED };
 #define PROXY_COALESCE_MAX (8 * 1024)
 
 static void proxy_drive(struct conn *c);
+static void px_usage_start(struct conn *c);
+static void px_account(struct conn *c);
 static bool track_response_body(struct proxy *px);
 
 struct buf {
@@ -96,6 +100,10 @@ struct proxy {
 	uint64_t bytes_up, bytes_down;
 	uint32_t requests;
 	int retry_after_s;      /* for the next gateway error (429) */
+
+	/* usage read from the response as it streams by */
+	struct ux_state ux;
+	bool ux_on;
 };
 
 static const struct cfg_config *px_cfg(const struct conn *c)
@@ -659,6 +667,7 @@ static enum step st_read_resp_head(struct conn *c)
 		px->client_close = true;
 	if (px->resp_chunked)
 		h1_chunked_init(&px->rechunk);
+	px_usage_start(c);
 	px->out.len = px->out.off = 0;
 	if (buf_reserve(&px->out, (size_t)rc + 64, PROXY_MAX_RESPONSE_HEAD + 64)) {
 		px_release_upstream(c, false);
@@ -689,8 +698,11 @@ static bool track_response_body(struct proxy *px)
 	const char *start = px->uin.p + px->uin.off, *p = start;
 	size_t n = px->uin.len - px->uin.off;
 
-	if (px->resp_until_close)
+	if (px->resp_until_close) {
+		if (px->ux_on)
+			ux_feed(&px->ux, start, n);
 		return false;
+	}
 	if (px->resp_done) {
 		px->uin.len = px->uin.off;
 		return n > 0;
@@ -700,15 +712,23 @@ static bool track_response_body(struct proxy *px)
 			px->uin.len = px->uin.off + px->resp_left;
 			px->resp_left = 0;
 			px->resp_done = true;
+			if (px->ux_on)
+				ux_feed(&px->ux, start, px->uin.len - px->uin.off);
 			return n > (size_t)(px->uin.len - px->uin.off);
 		}
 		px->resp_left -= n;
+		if (px->ux_on)
+			ux_feed(&px->ux, start, n);
 		return false;
 	}
 	while (n) {
 		struct h1_chunk_out co;
 
-		if (h1_chunked_feed(&px->rechunk, p, n, &co) < 0) {
+		int crc = h1_chunked_feed(&px->rechunk, p, n, &co);
+
+		if (crc == 0 && co.data_len && px->ux_on)
+			ux_feed(&px->ux, p + co.data_off, co.data_len);
+		if (crc < 0) {
 			/* Malformed framing from upstream: end the exchange here. */
 			px->uin.len = p - px->uin.p;
 			px->resp_done = true;
@@ -728,13 +748,52 @@ static bool track_response_body(struct proxy *px)
 	return false;
 }
 
-/* A response went out whole: add it to the pinned cgroup's usage. */
+/* A successful response to a known API: read its usage as it streams. */
+static void px_usage_start(struct conn *c)
+{
+	struct proxy *px = c->px;
+	char host[CONN_SNI_MAX], path[1024], coding[64] = "";
+	enum ux_api api;
+
+	if (px->resp.status < 200 || px->resp.status >= 300 || px->head_method)
+		return;
+	snprintf(host, sizeof(host), "%.*s", (int)px->req.host_len, px->req.host);
+	snprintf(path, sizeof(path), "%.*s", (int)px->req.path_len, px->req.path);
+	api = ux_api_of(host, path);
+	if (api == UX_API_UNKNOWN ||
+	    ux_init(&px->ux, api, ux_body_of(px->resp.content_type, px->resp.content_type_len)))
+		return;
+	px->ux_on = true;
+	if (px->resp.content_encoding)
+		snprintf(coding, sizeof(coding), "%.*s", (int)px->resp.content_encoding_len,
+			 px->resp.content_encoding);
+	ux_set_encoding(&px->ux, coding);
+	ux_set_request_bytes(&px->ux, px->body.len);
+}
+
+/* A response ended (whole, or cut short): add it to the pinned cgroup's
+ * usage, with the tokens the provider reported, or an estimate. */
 static void px_account(struct conn *c)
 {
 	const struct pol_policy *p = c->policy;
+	struct proxy *px = c->px;
 	struct uacc_delta d = { .requests = 1 };
 	uint64_t start = 0, secs;
 	int rc;
+
+	if (px->ux_on) {
+		struct ux_usage u;
+
+		ux_finish(&px->ux, &u);
+		d.tokens_in = u.tokens_in;
+		d.tokens_out = u.tokens_out;
+		d.cost_microusd = price_cost_microusd(c->w->sh->prices, u.model, &u, NULL);
+		log_debug("usage cgroup=/%s model=%s in=%llu out=%llu%s", c->cgroup, u.model,
+			  (unsigned long long)u.tokens_in, (unsigned long long)u.tokens_out,
+			  u.estimated ? " (estimated)" : "");
+		ux_free(&px->ux);
+		px->ux_on = false;
+	}
 
 	if (!p || !p->quota.token_budget) {
 		uacc_defer(&c->w->usage, c->w->sh->usage_map_fd, c->origin.policy_cgroup_id, 0, &d);
@@ -931,6 +990,8 @@ void proxy_free(struct conn *c)
 
 	if (!px)
 		return;
+	if (px->ux_on)
+		px_account(c); /* a response cut short still counts, estimated */
 	px_release_upstream(c, false);
 	SSL_free(px->ssl);
 	buf_free(&px->in);

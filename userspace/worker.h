@@ -20,12 +20,14 @@ struct snap_hub;
 struct tca;
 struct tca_leaf_cache;
 struct audit_buf;
+struct price_table;
 
 struct wk_shared {
 	const struct cfg_config *cfg;
 	struct snap_hub *policies;  /* published policy snapshots */
 	const struct tca *ca;       /* local CA; read-only, shared */
 	int audit_fd;               /* log_dir/audit.jsonl, -1 = off */
+	const struct price_table *prices; /* cost of tokens; NULL = none */
 	uint16_t listen_port;
 	int origin_map_fd;      /* origin_by_addr */
 	int usage_map_fd;       /* cgroup_usage: the daemon writes, workers add to it */

@@ -107,6 +107,10 @@ class Handler(BaseHTTPRequestHandler):
                      "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}]}
             self._chunk(b"data: " + json.dumps(chunk).encode() + b"\n\n")
             time.sleep(delay)
+        if (req.get("stream_options") or {}).get("include_usage"):
+            usage = {"id": "chatcmpl-fake1", "object": "chat.completion.chunk", "created": 1700000000,
+                     "model": req.get("model", "gpt-4o-mini"), "choices": [], "usage": COMPLETION["usage"]}
+            self._chunk(b"data: " + json.dumps(usage).encode() + b"\n\n")
         self._chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()

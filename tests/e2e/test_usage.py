@@ -1,0 +1,65 @@
+"""Issue 5 (usage): the daemon reads the provider's usage from the response
+as it streams by and adds it to the pinned cgroup's row of cgroup_usage."""
+import json
+import os
+import threading
+
+from aigw_test import (E2E, PROVIDER_V4, PYTHON, CgroupTree, Daemon, FakeProvider, client_json,
+                       hosts_file, run, trust_env, with_hosts)
+
+HOSTS = {"api.openai.com": PROVIDER_V4}
+
+
+def usage_of(d, cgroup_abs):
+    rows = {e["key"]: e["value"] for e in d.map_dump("cgroup_usage")}
+    return rows.get(os.stat(cgroup_abs).st_ino, {})
+
+
+def post(cgroup, d, body):
+    r = run(with_hosts(["curl", "-sS", "--max-time", "20", "https://api.openai.com/v1/chat/completions",
+                        "-H", "content-type: application/json", "-d", json.dumps(body)], hosts_file(HOSTS)),
+            cgroup=cgroup, env=trust_env(d))
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def budget_policy(tree):
+    # A budget makes the daemon write each response at once.
+    return {"u": {"cgroups": [tree.relpath("A")], "quota": {"token_budget": 10 ** 9, "window": "month"}}}
+
+
+def test_openai_json_and_sse_usage_counted_exactly():
+    FakeProvider()
+    tree = CgroupTree()
+    a = tree.mk("A")
+    d = Daemon(tree, budget_policy(tree)).start()
+    out = post(a, d, {"model": "gpt-4o-mini", "messages": []})
+    assert json.loads(out)["usage"]["total_tokens"] == 18
+    u = usage_of(d, a)
+    assert (u["tokens_in"], u["tokens_out"], u["requests"]) == (11, 7, 1), u
+    out = post(a, d, {"model": "gpt-4o-mini", "stream": True, "stream_options": {"include_usage": True},
+                      "messages": []})
+    assert out.rstrip().endswith("data: [DONE]"), out
+    u = usage_of(d, a)
+    assert (u["tokens_in"], u["tokens_out"], u["requests"]) == (22, 14, 2), u
+
+
+def test_concurrent_clients_totals_exact():
+    FakeProvider()
+    tree = CgroupTree()
+    a = tree.mk("A")
+    d = Daemon(tree, budget_policy(tree)).start()
+    env, hosts = trust_env(d), hosts_file(HOSTS)
+    script = os.path.join(E2E, "clients", "requests_client.py")
+    results = []
+
+    def one():
+        results.append(client_json([PYTHON, script, "keepalive", "10"], a, hosts, env))
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r["ok"] and r["status"] == 200 for r in results), results
+    u = usage_of(d, a)
+    assert (u["tokens_in"], u["tokens_out"], u["requests"]) == (80 * 11, 80 * 7, 80), u
