@@ -82,6 +82,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self._body()
         self._record(body)
+        if self.path == "/v1/messages":
+            return self._anthropic(body)
+        if self.path.startswith("/v1beta/models/"):
+            return self._gemini(body)
         if self.path != "/v1/chat/completions":
             return self._send_json(404, {"error": {"message": "not found", "type": "invalid_request_error",
                                                    "code": None}})
@@ -112,6 +116,52 @@ class Handler(BaseHTTPRequestHandler):
                      "model": req.get("model", "gpt-4o-mini"), "choices": [], "usage": COMPLETION["usage"]}
             self._chunk(b"data: " + json.dumps(usage).encode() + b"\n\n")
         self._chunk(b"data: [DONE]\n\n")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _sse_start(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def _anthropic(self, body):
+        req = json.loads(body or b"{}")
+        usage_start = {"input_tokens": 25, "cache_creation_input_tokens": 3, "cache_read_input_tokens": 5,
+                       "output_tokens": 1}
+        if not req.get("stream"):
+            return self._send_json(200, {"id": "msg_fake", "type": "message", "role": "assistant",
+                                         "model": req.get("model"), "content": [{"type": "text", "text": "Hi"}],
+                                         "stop_reason": "end_turn",
+                                         "usage": dict(usage_start, output_tokens=9)})
+        self._sse_start()
+        events = [("message_start", {"type": "message_start", "message": {
+                       "id": "msg_fake", "type": "message", "role": "assistant", "model": req.get("model"),
+                       "content": [], "usage": usage_start}}),
+                  ("content_block_start", {"type": "content_block_start", "index": 0,
+                                           "content_block": {"type": "text", "text": ""}}),
+                  ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                           "delta": {"type": "text_delta", "text": "Hi"}}),
+                  ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+                  ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                                     "usage": {"output_tokens": 9}}),
+                  ("message_stop", {"type": "message_stop"})]
+        for name, ev in events:
+            self._chunk(f"event: {name}\ndata: {json.dumps(ev)}\n\n".encode())
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _gemini(self, body):
+        usage = {"promptTokenCount": 13, "candidatesTokenCount": 4, "totalTokenCount": 17}
+        cand = {"content": {"parts": [{"text": "Hi"}], "role": "model"}, "finishReason": "STOP"}
+        if ":streamGenerateContent" not in self.path:
+            return self._send_json(200, {"candidates": [cand], "usageMetadata": usage,
+                                         "modelVersion": "gemini-2.0-flash"})
+        self._sse_start()
+        first = {"candidates": [cand], "usageMetadata": {"promptTokenCount": 13, "totalTokenCount": 13},
+                 "modelVersion": "gemini-2.0-flash"}
+        for ev in (first, {"candidates": [cand], "usageMetadata": usage, "modelVersion": "gemini-2.0-flash"}):
+            self._chunk(b"data: " + json.dumps(ev).encode() + b"\r\n\r\n")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 

@@ -283,6 +283,7 @@ class Daemon:
         if extra_config:
             self.config.update(extra_config)
         os.makedirs(os.path.join(self.dir, "policies"))
+        shutil.copy(os.path.join(REPO, "policies", "prices.json"), self.dir)
         self.write_config(policies)
         self.proc = None
         self.logfile = os.path.join(self.dir, "aigwd.log")
