@@ -34,6 +34,7 @@
 #include "log.h"
 #include "policy_apply.h"
 #include "policy_load.h"
+#include "rate_limit.h"
 #include "resolver.h"
 #include "snapshot.h"
 #include "tls_ca.h"
@@ -197,7 +198,7 @@ static int start_workers(struct daemon *d)
 
 	if (n > AIGWD_MAX_WORKERS)
 		n = AIGWD_MAX_WORKERS;
-	if (snap_hub_init(&d->hub, d->policies, n))
+	if (snap_hub_init(&d->hub, d->policies, n) || !(d->rates = rl_new()))
 		return -ENOMEM;
 	d->shared = (struct wk_shared){
 		.listen_port = d->cfg.listen_port,
@@ -214,6 +215,7 @@ static int start_workers(struct daemon *d)
 		.ca = d->ca,
 		.audit_fd = d->audit_fd,
 		.prices = &d->prices,
+		.rates = d->rates,
 	};
 	for (int i = 0; i < n; i++) {
 		if (worker_start(&d->workers[i], i, &d->shared, err, sizeof(err))) {
@@ -390,6 +392,7 @@ static void shutdown_daemon(struct daemon *d)
 	if (d->audit_fd > 0)
 		close(d->audit_fd);
 	price_free(&d->prices);
+	rl_free(d->rates);
 	cfg_free(&d->cfg);
 }
 

@@ -19,6 +19,7 @@
 
 struct tca;
 struct ctls;
+struct rl_table;
 
 struct daemon {
 	const char *config_dir;
@@ -28,6 +29,7 @@ struct daemon {
 	struct rpin_list live_pins; /* aigwctl pin, kept in state_dir/pins.json */
 	struct tca *ca;
 	struct price_table prices; /* DIR/prices.json; empty when absent */
+	struct rl_table *rates;
 	int audit_fd;
 	char cg_mount[CG_PATH_MAX];
 	char cg_root_abs[CG_PATH_MAX];

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "policy_load.h"
 #include "quota_window.h"
+#include "rate_limit.h"
 #include "req_policy.h"
 #include "usage_account.h"
 #include "tls_ca.h"
@@ -335,6 +336,17 @@ static enum step px_request_ready(struct conn *c)
 		px->retry_after_s = retry;
 		return px_error(c, 429, "the token budget of this cgroup is spent for this window",
 				false);
+	}
+	const char *limit;
+
+	if (c->policy && !rl_admit(c->w->sh->rates, c->origin.policy_cgroup_id, c->policy,
+				   time(NULL), &retry, &limit)) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "rate limit %s of policy \"%s\" reached; retry later",
+			 limit, c->policy->name);
+		px->retry_after_s = retry;
+		return px_error(c, 429, msg, false);
 	}
 	if (rqp_needed(c->policy)) {
 		struct rqp_result r;
@@ -788,6 +800,9 @@ static void px_account(struct conn *c)
 		d.tokens_in = u.tokens_in;
 		d.tokens_out = u.tokens_out;
 		d.cost_microusd = price_cost_microusd(c->w->sh->prices, u.model, &u, NULL);
+		if (p && p->quota.tokens_per_minute)
+			rl_add_tokens(c->w->sh->rates, c->origin.policy_cgroup_id, time(NULL),
+				      u.tokens_in + u.tokens_out);
 		log_debug("usage cgroup=/%s model=%s in=%llu out=%llu%s", c->cgroup, u.model,
 			  (unsigned long long)u.tokens_in, (unsigned long long)u.tokens_out,
 			  u.estimated ? " (estimated)" : "");

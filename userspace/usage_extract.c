@@ -176,8 +176,8 @@ static void scan(struct ux_scan *sc, struct ux_state *st, const char *wrap, cons
 			}
 			continue;
 		}
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
-			continue;
+		if ((unsigned char)c <= ' ')
+			continue; /* whitespace as cJSON reads it (any control byte) */
 		if (sc->choices_empty_pending) {
 			sc->choices_empty_pending = false;
 			sc->choices_empty = c == ']';
@@ -548,7 +548,9 @@ static void find_pos(const char *b, size_t n, struct inj_pos *ps)
 			}
 			continue;
 		}
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ':')
+		/* cJSON skips every byte <= ' ' between tokens: so must we, or
+		 * the offsets would not be those of the value cJSON read */
+		if ((unsigned char)c <= ' ' || c == ':')
 			continue;
 		if (c == '"' && sc.expect_key && is_obj(&sc)) {
 			sc.in_str = sc.str_is_key = true;
@@ -639,7 +641,7 @@ int ux_inject_include_usage(const char *body, size_t len, char **out, size_t *ou
 	*out_len = 0;
 	*injected = false;
 	/* one JSON value, nothing after it but whitespace */
-	while (root && end < body + len && strchr(" \t\r\n", *end) && *end)
+	while (root && end < body + len && (unsigned char)*end <= ' ')
 		end++;
 	if (!root || end != body + len)
 		goto out;

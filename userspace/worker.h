@@ -21,6 +21,7 @@ struct tca;
 struct tca_leaf_cache;
 struct audit_buf;
 struct price_table;
+struct rl_table;
 
 struct wk_shared {
 	const struct cfg_config *cfg;
@@ -28,6 +29,7 @@ struct wk_shared {
 	const struct tca *ca;       /* local CA; read-only, shared */
 	int audit_fd;               /* log_dir/audit.jsonl, -1 = off */
 	const struct price_table *prices; /* cost of tokens; NULL = none */
+	struct rl_table *rates;     /* per-minute limits, shared through atomics */
 	uint16_t listen_port;
 	int origin_map_fd;      /* origin_by_addr */
 	int usage_map_fd;       /* cgroup_usage: the daemon writes, workers add to it */

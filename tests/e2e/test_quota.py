@@ -101,3 +101,36 @@ def test_connect_rate_token_bucket():
     assert [r.get("errno") for r in results] == [None, None, 1], results
     time.sleep(2.2)  # one token back at 0.5/s
     assert tls_client(a, PROVIDER_V4, plain=True).get("errno") is None
+
+
+def _fresh_minute():
+    # Fixed calendar minutes: keep the test inside one.
+    if time.time() % 60 > 50:
+        time.sleep(61 - time.time() % 60)
+
+
+def test_requests_and_tokens_per_minute_get_429_with_retry_after():
+    FakeProvider()
+    tree = CgroupTree()
+    a, b = tree.mk("A"), tree.mk("B")
+    d = Daemon(tree, {"rpm": {"cgroups": [tree.relpath("A")], "quota": {"requests_per_minute": 3}},
+                      "tpm": {"cgroups": [tree.relpath("B")], "quota": {"tokens_per_minute": 20}}}).start()
+    _fresh_minute()
+
+    def status(cg):
+        r = subprocess.run(with_hosts(["curl", "-sS", "-o", "/dev/null", "-D", "-", "--max-time", "20",
+                                       "https://api.openai.com/v1/chat/completions", "-H",
+                                       "content-type: application/json", "-d",
+                                       '{"model":"gpt-4o-mini","messages":[]}'], hosts_file(HOSTS)),
+                           capture_output=True, text=True, env=trust_env(d),
+                           preexec_fn=lambda: open(os.path.join(cg, "cgroup.procs"), "w").write(str(os.getpid())))
+        head = r.stdout.lower()
+        retry = [line.split(":", 1)[1].strip() for line in head.splitlines() if line.startswith("retry-after:")]
+        return int(head.split()[1]), retry
+    assert [status(a)[0] for _ in range(3)] == [200, 200, 200]
+    code, retry = status(a)
+    assert code == 429 and retry and 0 < int(retry[0]) <= 60, (code, retry)
+    # 18 tokens per response: the third request sees 36 >= 20.
+    assert [status(b)[0] for _ in range(2)] == [200, 200]
+    code, retry = status(b)
+    assert code == 429 and retry, (code, retry)
