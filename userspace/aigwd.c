@@ -32,6 +32,7 @@
 #include "config.h"
 #include "ev.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy_apply.h"
 #include "policy_load.h"
 #include "rate_limit.h"
@@ -256,6 +257,7 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	daemon_apply_pins(d);
 	snap_reclaim(&d->hub);
 	dctl_sweep(d);
+	met_sweep(d->metrics, ev_now_ms(loop));
 }
 
 /* Reload the policy set: validated whole, then published by one pointer swap
@@ -360,6 +362,10 @@ static int run(struct daemon *d)
 		log_err("control socket: %s", err);
 		return rc;
 	}
+	if ((rc = met_open(d->loop, &d->cfg, &d->metrics, err, sizeof(err)))) {
+		log_err("%s", err);
+		return rc;
+	}
 	ev_set_tick(d->loop, AIGWD_TICK_MS, on_tick, d);
 	log_info("ready pid=%d listen=127.0.0.1:%u,[::1]:%u cgroup_root=/%s pin_dir=%s "
 		 "workers=%d policies=%d",
@@ -378,6 +384,7 @@ static void shutdown_daemon(struct daemon *d)
 	 * policy's fail mode, and the counters wait for the next start. */
 	bpfl_close(&d->bpf);
 	dctl_close(d);
+	met_close(d->metrics);
 	ev_loop_free(d->loop);
 	rpin_free(&d->live_pins);
 	if (d->hub.n_workers)

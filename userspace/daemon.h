@@ -19,6 +19,7 @@
 
 struct tca;
 struct ctls;
+struct met_server;
 struct rl_table;
 
 struct daemon {
@@ -43,6 +44,7 @@ struct daemon {
 	struct ev_loop *loop;
 	struct ev_io sig;
 	struct ctls *ctl;
+	struct met_server *metrics;
 };
 
 /* Validate the policy files whole and publish them; an invalid set changes

@@ -96,3 +96,30 @@ def test_anthropic_and_gemini_usage_json_and_sse():
     call(a, d, gem + ":streamGenerateContent?alt=sse", body)
     u = usage_of(d, a)
     assert (u["tokens_in"], u["tokens_out"], u["requests"]) == (50 + 26, 18 + 8, 4), u
+
+
+def test_prometheus_metrics_match_the_maps():
+    import urllib.request
+    from aigw_test import free_port
+    FakeProvider()
+    tree = CgroupTree()
+    a = tree.mk("A")
+    port = free_port()
+    d = Daemon(tree, budget_policy(tree), extra_config={"metrics_listen": f"127.0.0.1:{port}"}).start()
+    post(a, d, {"model": "gpt-4o-mini", "messages": []})
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    labels = f'{{cgroup="/{tree.relpath("A")}",policy="u"}}'
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("aigw_") and labels in line:
+            name, val = line.split(labels)
+            values[name] = int(val)
+    assert values["aigw_tokens_in"] == 11 and values["aigw_tokens_out"] == 7, text
+    assert values["aigw_requests"] == 1 and values["aigw_connects_redirected_total"] == 1, text
+    assert values["aigw_token_budget"] == 10 ** 9 and values["aigw_token_budget_left"] == 10 ** 9 - 18, text
+    assert "# TYPE aigw_connects_denied_quota_total counter" in text and "aigw_up 1" in text
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=5)
+        raise AssertionError("expected 404")
+    except urllib.error.HTTPError as e:
+        assert e.code == 404

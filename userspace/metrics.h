@@ -1,0 +1,28 @@
+/* Prometheus text exposition at metrics_listen (loopback only): GET
+ * /metrics answers the per-cgroup counters of the pinned maps (the same rows
+ * as `aigwctl usage`), read at scrape time. Served from the daemon's main
+ * thread; a scrape never touches the workers. */
+#ifndef AIGW_METRICS_H
+#define AIGW_METRICS_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "ev.h"
+
+#define MET_MAX_CLIENTS 8
+#define MET_REQUEST_MAX 4096
+#define MET_CLIENT_TIMEOUT_MS 5000
+
+struct met_server;
+
+/* NULL (and 0) when cfg->metrics_addrlen is 0: metrics disabled. */
+int met_open(struct ev_loop *loop, const struct cfg_config *cfg, struct met_server **out, char *err,
+	     size_t errlen);
+void met_sweep(struct met_server *m, uint64_t now_ms);
+void met_close(struct met_server *m);
+
+/* The exposition text (malloc'd) for what the pinned maps hold now. */
+char *met_render(const struct cfg_config *cfg, size_t *len);
+
+#endif
