@@ -354,6 +354,22 @@ static enum step px_request_ready(struct conn *c)
 		rqp_check(c->policy, px->req.path, px->req.path_len, px->body.p, px->body.len, &r);
 		if (r.status)
 			return px_error(c, r.status, r.message, false);
+		if (c->policy->quota.reject_over_budget_max_tokens && r.max_tokens) {
+			uint64_t left = uacc_budget_left(c->w->sh->usage_map_fd,
+							 c->origin.policy_cgroup_id, c->policy, &retry);
+
+			if (r.max_tokens > left) {
+				char msg[200];
+
+				snprintf(msg, sizeof(msg),
+					 "max_tokens %llu is above the %llu tokens left of this "
+					 "cgroup's budget for this window",
+					 (unsigned long long)r.max_tokens, (unsigned long long)left);
+				free(r.new_body);
+				px->retry_after_s = retry;
+				return px_error(c, 429, msg, false);
+			}
+		}
 		if (r.new_body) {
 			free(px->body.p);
 			px->body.p = r.new_body;

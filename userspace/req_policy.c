@@ -15,7 +15,8 @@ static const char *const max_token_fields[] = {
 
 bool rqp_needed(const struct pol_policy *p)
 {
-	return p && (p->models.n_allow || p->models.n_deny || p->limits.max_tokens);
+	return p && (p->models.n_allow || p->models.n_deny || p->limits.max_tokens ||
+		     p->quota.reject_over_budget_max_tokens);
 }
 
 static void model_from_path(const char *path, size_t len, char *out, size_t cap)
@@ -64,13 +65,15 @@ void rqp_check(const struct pol_policy *p, const char *path, size_t path_len, co
 			 "model \"%.200s\" is not allowed by policy \"%s\"", out->model, p->name);
 		goto done;
 	}
-	if (p->limits.max_tokens && root) {
-		cJSON *f = NULL;
+	cJSON *f = NULL;
 
-		for (size_t i = 0; i < sizeof(max_token_fields) / sizeof(*max_token_fields) && !f; i++)
-			f = cJSON_GetObjectItemCaseSensitive(root, max_token_fields[i]);
-		if (!f)
-			f = gemini_max_tokens(root);
+	for (size_t i = 0; root && i < sizeof(max_token_fields) / sizeof(*max_token_fields) && !f; i++)
+		f = cJSON_GetObjectItemCaseSensitive(root, max_token_fields[i]);
+	if (root && !f)
+		f = gemini_max_tokens(root);
+	if (cJSON_IsNumber(f) && f->valuedouble > 0)
+		out->max_tokens = f->valuedouble >= 1e18 ? UINT64_MAX : (uint64_t)f->valuedouble;
+	if (p->limits.max_tokens && root) {
 		if (cJSON_IsNumber(f) && f->valuedouble > (double)p->limits.max_tokens) {
 			if (p->limits.max_tokens_action == POL_MAX_TOKENS_REJECT) {
 				out->status = 400;
@@ -81,6 +84,7 @@ void rqp_check(const struct pol_policy *p, const char *path, size_t path_len, co
 				goto done;
 			}
 			cJSON_SetNumberValue(f, (double)p->limits.max_tokens);
+			out->max_tokens = p->limits.max_tokens;
 			out->new_body = cJSON_PrintUnformatted(root);
 			out->new_body_len = out->new_body ? strlen(out->new_body) : 0;
 			if (!out->new_body) {

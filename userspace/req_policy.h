@@ -15,6 +15,7 @@ struct rqp_result {
 	int status;                 /* 0 = forward; else the status to answer */
 	char message[300];          /* why, for the client and the log */
 	char model[RQP_MODEL_MAX];  /* the model asked for, "" if none */
+	uint64_t max_tokens;        /* the request's token limit as sent, 0 if none */
 	char *new_body;             /* malloc'd rewritten body (clamp), or NULL */
 	size_t new_body_len;
 };

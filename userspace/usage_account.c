@@ -36,21 +36,28 @@ int uacc_add(int usage_fd, uint64_t cgroup_id, uint64_t window_start, const stru
 	return rc;
 }
 
-bool uacc_over_budget(int usage_fd, uint64_t cgroup_id, const struct pol_policy *p,
-		      int *retry_after_s)
+uint64_t uacc_budget_left(int usage_fd, uint64_t cgroup_id, const struct pol_policy *p,
+			  int *retry_after_s)
 {
 	struct aigw_cgroup_usage u;
-	uint64_t start, secs;
+	uint64_t start, secs, used;
 	time_t now = time(NULL);
 
 	if (!p || !p->quota.token_budget)
-		return false;
+		return UINT64_MAX;
 	qwin_current(p->quota.window, now, &start, &secs);
 	uacc_get(usage_fd, cgroup_id, start, &u);
 	*retry_after_s = (int)(start + secs - (uint64_t)now);
 	if (*retry_after_s < 1)
 		*retry_after_s = 1;
-	return u.tokens_in + u.tokens_out >= p->quota.token_budget;
+	used = u.tokens_in + u.tokens_out;
+	return used >= p->quota.token_budget ? 0 : p->quota.token_budget - used;
+}
+
+bool uacc_over_budget(int usage_fd, uint64_t cgroup_id, const struct pol_policy *p,
+		      int *retry_after_s)
+{
+	return uacc_budget_left(usage_fd, cgroup_id, p, retry_after_s) == 0;
 }
 
 void uacc_flush(struct uacc_pending *p, int usage_fd)

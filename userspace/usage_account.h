@@ -46,4 +46,9 @@ int uacc_get(int usage_fd, uint64_t cgroup_id, uint64_t window_start, struct aig
 bool uacc_over_budget(int usage_fd, uint64_t cgroup_id, const struct pol_policy *p,
 		      int *retry_after_s);
 
+/* Tokens left of this policy's budget in the current window (UINT64_MAX
+ * when it has none). */
+uint64_t uacc_budget_left(int usage_fd, uint64_t cgroup_id, const struct pol_policy *p,
+			  int *retry_after_s);
+
 #endif

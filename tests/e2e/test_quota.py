@@ -134,3 +134,30 @@ def test_requests_and_tokens_per_minute_get_429_with_retry_after():
     assert [status(b)[0] for _ in range(2)] == [200, 200]
     code, retry = status(b)
     assert code == 429 and retry, (code, retry)
+
+
+def test_max_tokens_above_budget_left_refused_up_front():
+    prov = FakeProvider()
+    tree = CgroupTree()
+    a = tree.mk("A")
+    d = Daemon(tree, {"q": {"cgroups": [tree.relpath("A")],
+                            "quota": {"token_budget": 1000, "window": "day",
+                                      "reject_over_budget_max_tokens": True}}}).start()
+    set_usage(d, a, 500, 300, day_start())  # 200 left
+
+    def ask(max_tokens):
+        r = subprocess.run(with_hosts(["curl", "-sS", "-w", "\n%{http_code}", "--max-time", "20",
+                                       "https://api.openai.com/v1/chat/completions", "-H",
+                                       "content-type: application/json", "-d",
+                                       json.dumps({"model": "gpt-4o-mini", "max_tokens": max_tokens,
+                                                   "messages": []})], hosts_file(HOSTS)),
+                           capture_output=True, text=True, env=trust_env(d),
+                           preexec_fn=lambda: open(os.path.join(a, "cgroup.procs"), "w").write(str(os.getpid())))
+        body, _, code = r.stdout.rpartition("\n")
+        return int(code), body
+    n = len(prov.requests())
+    code, body = ask(500)
+    assert code == 429 and "200 tokens left" in body, body
+    assert len(prov.requests()) == n
+    code, body = ask(150)
+    assert code == 200, body
