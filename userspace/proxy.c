@@ -105,6 +105,11 @@ struct proxy {
 	/* usage read from the response as it streams by */
 	struct ux_state ux;
 	bool ux_on;
+	/* We added stream_options.include_usage: the response is re-chunked
+	 * event by event and the usage-only event the client did not ask for
+	 * is left out, so it sees exactly the stream it asked for. */
+	bool usage_injected, filter_on;
+	struct buf ev;          /* the SSE event being assembled */
 };
 
 static const struct cfg_config *px_cfg(const struct conn *c)
@@ -375,6 +380,24 @@ static enum step px_request_ready(struct conn *c)
 			px->body.p = r.new_body;
 			px->body.len = px->body.cap = r.new_body_len;
 			px->body.off = 0;
+		}
+	}
+	px->usage_injected = false;
+	if (px->body.len && px->req.path_len >= 20 &&
+	    !memcmp(px->req.path, "/v1/chat/completions", 20)) {
+		char *nb = NULL;
+		size_t nlen = 0;
+		bool injected = false;
+
+		if (ux_inject_include_usage(px->body.p, px->body.len, &nb, &nlen, &injected) == 0 &&
+		    injected) {
+			free(px->body.p);
+			px->body.p = nb;
+			px->body.len = px->body.cap = nlen;
+			px->body.off = 0;
+			px->usage_injected = true;
+		} else {
+			free(nb);
 		}
 	}
 	if (build_upstream_head(c))
@@ -695,6 +718,9 @@ static enum step st_read_resp_head(struct conn *c)
 		px->client_close = true;
 	if (px->resp_chunked)
 		h1_chunked_init(&px->rechunk);
+	px->filter_on = px->usage_injected && px->resp_chunked && px->resp.status == 200 &&
+			!px->resp.content_encoding;
+	px->ev.len = px->ev.off = 0;
 	px_usage_start(c);
 	px->out.len = px->out.off = 0;
 	if (buf_reserve(&px->out, (size_t)rc + 64, PROXY_MAX_RESPONSE_HEAD + 64)) {
@@ -716,6 +742,87 @@ static enum step st_read_resp_head(struct conn *c)
 	px->state = PX_STREAM;
 	px_set_deadline(c, px_cfg(c)->http.first_byte_timeout_ms, 0, "response stalled");
 	return STEP_AGAIN;
+}
+
+/* Append one chunk (size line, data, CRLF) to the client's output. */
+static void out_chunk(struct proxy *px, const char *data, size_t n)
+{
+	char line[H1W_CHUNK_SIZE_MAX];
+	size_t l = h1w_chunk_size(line, sizeof(line), n);
+
+	if (!n || buf_reserve(&px->out, l + n + 2, px->out.len + l + n + 2))
+		return;
+	memcpy(px->out.p + px->out.len, line, l);
+	memcpy(px->out.p + px->out.len + l, data, n);
+	memcpy(px->out.p + px->out.len + l + n, "\r\n", 2);
+	px->out.len += l + n + 2;
+}
+
+/* The data payload of one SSE event (its first data line), or NULL. */
+static const char *event_data(const char *ev, size_t n, size_t *len)
+{
+	for (size_t i = 0; i < n;) {
+		size_t e = i;
+
+		while (e < n && ev[e] != '\n' && ev[e] != '\r')
+			e++;
+		if (e - i >= 5 && !memcmp(ev + i, "data:", 5)) {
+			size_t s0 = i + 5 + (i + 5 < e && ev[i + 5] == ' ');
+
+			*len = e - s0;
+			return ev + s0;
+		}
+		i = e + 1;
+	}
+	return NULL;
+}
+
+/* Re-chunk decoded SSE bytes event by event, leaving out the usage-only
+ * event we asked for. A partial event waits for its end (or the body's). */
+static void filter_events(struct proxy *px, const char *data, size_t n, bool end)
+{
+	if (n && !buf_reserve(&px->ev, n, UX_SSE_MAX_EVENT)) {
+		memcpy(px->ev.p + px->ev.len, data, n);
+		px->ev.len += n;
+	} else if (n) {
+		/* An event too large to hold: stop filtering, pass it on. */
+		out_chunk(px, px->ev.p + px->ev.off, px->ev.len - px->ev.off);
+		out_chunk(px, data, n);
+		px->ev.len = px->ev.off = 0;
+		px->filter_on = false;
+		return;
+	}
+	for (;;) {
+		const char *b = px->ev.p + px->ev.off;
+		size_t avail = px->ev.len - px->ev.off, cut = 0, dl;
+		const char *d;
+
+		for (size_t i = 0; i + 1 < avail && !cut; i++) {
+			if (b[i] == '\n' && b[i + 1] == '\n')
+				cut = i + 2;
+			else if (i + 3 < avail && !memcmp(b + i, "\r\n\r\n", 4))
+				cut = i + 4;
+		}
+		if (!cut)
+			break;
+		d = event_data(b, cut, &dl);
+		if (!d || !ux_is_injected_usage_chunk(d, dl))
+			out_chunk(px, b, cut);
+		px->ev.off += cut;
+	}
+	if (end) {
+		out_chunk(px, px->ev.p + px->ev.off, px->ev.len - px->ev.off);
+		px->ev.len = px->ev.off = 0;
+		if (!buf_reserve(&px->out, 5, px->out.len + 5)) {
+			memcpy(px->out.p + px->out.len, "0\r\n\r\n", 5);
+			px->out.len += 5;
+		}
+		return;
+	}
+	if (px->ev.off == px->ev.len)
+		px->ev.len = px->ev.off = 0;
+	else if (px->ev.off > px->ev.cap / 2)
+		buf_compact(&px->ev);
 }
 
 /* Account the body bytes at uin[off..len) against the response framing and
@@ -756,6 +863,8 @@ static bool track_response_body(struct proxy *px)
 
 		if (crc == 0 && co.data_len && px->ux_on)
 			ux_feed(&px->ux, p + co.data_off, co.data_len);
+		if (crc == 0 && co.data_len && px->filter_on)
+			filter_events(px, p + co.data_off, co.data_len, false);
 		if (crc < 0) {
 			/* Malformed framing from upstream: end the exchange here. */
 			px->uin.len = p - px->uin.p;
@@ -768,11 +877,17 @@ static bool track_response_body(struct proxy *px)
 		if (co.done) {
 			px->resp_done = true;
 			px->uin.len = p - px->uin.p;
+			if (px->filter_on) {
+				filter_events(px, NULL, 0, true);
+				px->uin.len = px->uin.off; /* re-chunked into out */
+			}
 			return n > 0;
 		}
 		if (!co.consumed)
 			break;
 	}
+	if (px->filter_on)
+		px->uin.len = px->uin.off; /* re-chunked into out */
 	return false;
 }
 
@@ -1030,6 +1145,7 @@ void proxy_free(struct conn *c)
 	buf_free(&px->uhead);
 	buf_free(&px->out);
 	buf_free(&px->uin);
+	buf_free(&px->ev);
 	free(px);
 	c->px = NULL;
 }

@@ -37,7 +37,7 @@ def budget_policy(tree):
 
 
 def test_openai_json_and_sse_usage_counted_exactly():
-    FakeProvider()
+    prov = FakeProvider()
     tree = CgroupTree()
     a = tree.mk("A")
     d = Daemon(tree, budget_policy(tree)).start()
@@ -50,6 +50,16 @@ def test_openai_json_and_sse_usage_counted_exactly():
     assert out.rstrip().endswith("data: [DONE]"), out
     u = usage_of(d, a)
     assert (u["tokens_in"], u["tokens_out"], u["requests"]) == (22, 14, 2), u
+    # A stream that did not ask for usage: the gateway asks for it upstream,
+    # counts it, and the client sees exactly the stream it asked for.
+    out = post(a, d, {"model": "gpt-4o-mini", "stream": True, "messages": []})
+    events = [e for e in out.split("\n\n") if e.strip()]
+    assert len(events) == 7 and events[-1] == "data: [DONE]", out
+    assert '"usage"' not in out, out
+    u = usage_of(d, a)
+    assert (u["tokens_in"], u["tokens_out"], u["requests"]) == (33, 21, 3), u
+    sent = json.loads(prov.requests()[-1]["body"])
+    assert sent["stream_options"] == {"include_usage": True}, sent
 
 
 def test_concurrent_clients_totals_exact():
