@@ -135,6 +135,18 @@ static void scan(struct ux_scan *sc, struct ux_state *st, const char *wrap, cons
 		 size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
+		/* Inside a string value that nothing copies (most bytes of a
+		 * response: the generated text), skip to the next quote or
+		 * backslash with memchr instead of a byte at a time. */
+		if (sc->in_str && !sc->esc && !sc->str_is_key && !sc->model_on && !sc->cap_on) {
+			const char *q = memchr(p + i, '"', n - i);
+			size_t end = q ? (size_t)(q - p) : n;
+			const char *bs = memchr(p + i, '\\', end - i);
+
+			i = bs ? (size_t)(bs - p) : end;
+			if (i >= n)
+				break;
+		}
 		char c = p[i];
 
 		if (sc->cap_on) {
