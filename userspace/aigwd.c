@@ -33,6 +33,7 @@
 #include "ev.h"
 #include "log.h"
 #include "metrics.h"
+#include "req_metrics.h"
 #include "policy_apply.h"
 #include "policy_load.h"
 #include "rate_limit.h"
@@ -317,6 +318,31 @@ static int setup_signals(struct daemon *d)
 	return d->sig.fd < 0 ? -errno : 0;
 }
 
+static const char *metrics_cgroup_name(uint64_t id, char *buf, size_t len, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (cg_rel_path_of_id(d->shared.cg_mount_fd, d->cg_mount, id, buf, len))
+		snprintf(buf, len, "?id=%llu", (unsigned long long)id);
+	return buf;
+}
+
+static const char *metrics_provider_name(int id, void *arg)
+{
+	return id >= 0 ? provider_name((uint32_t)id) : "";
+}
+
+/* The workers' request metrics, summed (main thread, at scrape time). */
+static void render_request_metrics(FILE *f, void *arg)
+{
+	struct daemon *d = arg;
+	struct rqm_table *tables[AIGWD_MAX_WORKERS];
+
+	for (int i = 0; i < d->n_workers; i++)
+		tables[i] = d->workers[i].metrics;
+	rqm_render(f, tables, d->n_workers, metrics_cgroup_name, metrics_provider_name, d);
+}
+
 static int run(struct daemon *d)
 {
 	char err[1024];
@@ -362,7 +388,8 @@ static int run(struct daemon *d)
 		log_err("control socket: %s", err);
 		return rc;
 	}
-	if ((rc = met_open(d->loop, &d->cfg, &d->metrics, err, sizeof(err)))) {
+	if ((rc = met_open(d->loop, &d->cfg, render_request_metrics, d, &d->metrics, err,
+			   sizeof(err)))) {
 		log_err("%s", err);
 		return rc;
 	}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "req_metrics.h"
 #include "usage_view.h"
 
 struct met_server;
@@ -23,6 +24,8 @@ struct met_client {
 struct met_server {
 	struct ev_loop *loop;
 	const struct cfg_config *cfg;
+	met_extra_fn extra;
+	void *extra_arg;
 	struct ev_io lis;
 	struct met_client *clients[MET_MAX_CLIENTS];
 };
@@ -47,26 +50,7 @@ static const struct {
 	[UVIEW_BUDGET_LEFT] = { "aigw_token_budget_left", "gauge", "Tokens left in the window." },
 };
 
-/* Label values: backslash, quote and newline escaped (Prometheus text). */
-static void label_escape(char *out, size_t cap, const char *s)
-{
-	size_t o = 0;
-
-	for (; *s && o + 3 < cap; s++) {
-		if (*s == '\\' || *s == '"') {
-			out[o++] = '\\';
-			out[o++] = *s;
-		} else if (*s == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else {
-			out[o++] = *s;
-		}
-	}
-	out[o] = '\0';
-}
-
-char *met_render(const struct cfg_config *cfg, size_t *len)
+char *met_render(const struct cfg_config *cfg, met_extra_fn extra, void *arg, size_t *len)
 {
 	struct uview_src src;
 	struct uview v = { 0 };
@@ -87,8 +71,8 @@ char *met_render(const struct cfg_config *cfg, size_t *len)
 
 					if (!v.rows[i].cgroup_exists)
 						continue;
-					label_escape(cg, sizeof(cg), v.rows[i].cgroup);
-					label_escape(pol, sizeof(pol), v.rows[i].policy);
+					rqm_label_escape(cg, sizeof(cg), v.rows[i].cgroup);
+					rqm_label_escape(pol, sizeof(pol), v.rows[i].policy);
 					fprintf(f, "%s{cgroup=\"/%s\",policy=\"%s\"} %llu\n",
 						met_names[c].name, cg, pol,
 						(unsigned long long)v.rows[i].v[c]);
@@ -98,6 +82,8 @@ char *met_render(const struct cfg_config *cfg, size_t *len)
 		}
 		uview_close(&src);
 	}
+	if (extra)
+		extra(f, arg);
 	fprintf(f, "# HELP aigw_up 1 while the daemon serves metrics.\n# TYPE aigw_up gauge\n"
 		   "aigw_up 1\n");
 	fclose(f);
@@ -153,7 +139,7 @@ static void on_client(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	}
 	if (!strncmp(c->buf, "GET /metrics ", 13) || !strncmp(c->buf, "GET /metrics?", 13)) {
 		size_t blen;
-		char *body = met_render(m->cfg, &blen), head[160];
+		char *body = met_render(m->cfg, m->extra, m->extra_arg, &blen), head[160];
 		int hl = snprintf(head, sizeof(head),
 				  "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
 				  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
@@ -202,8 +188,8 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	}
 }
 
-int met_open(struct ev_loop *loop, const struct cfg_config *cfg, struct met_server **out, char *err,
-	     size_t errlen)
+int met_open(struct ev_loop *loop, const struct cfg_config *cfg, met_extra_fn extra, void *arg,
+	     struct met_server **out, char *err, size_t errlen)
 {
 	struct met_server *m;
 	int fd, one = 1;
@@ -229,6 +215,8 @@ int met_open(struct ev_loop *loop, const struct cfg_config *cfg, struct met_serv
 	}
 	m->loop = loop;
 	m->cfg = cfg;
+	m->extra = extra;
+	m->extra_arg = arg;
 	m->lis = (struct ev_io){ .fd = fd, .cb = on_accept, .data = m };
 	if (ev_io_add(loop, &m->lis, EV_READ)) {
 		close(fd);

@@ -16,13 +16,18 @@
 
 struct met_server;
 
+#include <stdio.h>
+
+/* Writes more series (the workers' request metrics) after the map rows. */
+typedef void (*met_extra_fn)(FILE *f, void *arg);
+
 /* NULL (and 0) when cfg->metrics_addrlen is 0: metrics disabled. */
-int met_open(struct ev_loop *loop, const struct cfg_config *cfg, struct met_server **out, char *err,
-	     size_t errlen);
+int met_open(struct ev_loop *loop, const struct cfg_config *cfg, met_extra_fn extra, void *arg,
+	     struct met_server **out, char *err, size_t errlen);
 void met_sweep(struct met_server *m, uint64_t now_ms);
 void met_close(struct met_server *m);
 
 /* The exposition text (malloc'd) for what the pinned maps hold now. */
-char *met_render(const struct cfg_config *cfg, size_t *len);
+char *met_render(const struct cfg_config *cfg, met_extra_fn extra, void *arg, size_t *len);
 
 #endif

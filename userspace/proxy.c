@@ -20,6 +20,7 @@
 #include "policy_load.h"
 #include "quota_window.h"
 #include "rate_limit.h"
+#include "req_metrics.h"
 #include "req_policy.h"
 #include "usage_account.h"
 #include "tls_ca.h"
@@ -110,6 +111,9 @@ struct proxy {
 	 * is left out, so it sees exactly the stream it asked for. */
 	bool usage_injected, filter_on;
 	struct buf ev;          /* the SSE event being assembled */
+
+	uint64_t t0_us;         /* request head parsed, for the latency metric */
+	char model[RQM_MODEL_MAX]; /* as the request named it, "" if unknown */
 };
 
 static const struct cfg_config *px_cfg(const struct conn *c)
@@ -222,6 +226,24 @@ static enum io ssl_flush(SSL *ssl, struct buf *b, uint64_t *count)
 	return IO_DONE;
 }
 
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void px_metric(struct conn *c, int status, const char *model, uint64_t in, uint64_t out,
+		      uint64_t cost)
+{
+	struct proxy *px = c->px;
+	uint64_t lat = px->t0_us ? mono_us() - px->t0_us : 0;
+
+	rqm_record(c->w->metrics, c->origin.policy_cgroup_id, c->provider_id,
+		   model && *model ? model : px->model, status, lat, in, out, cost);
+}
+
 /* --- errors and endings ----------------------------------------------------- */
 
 static void px_set_deadline(struct conn *c, uint32_t ms, int status, const char *why)
@@ -244,6 +266,7 @@ static enum step px_error(struct conn *c, int status, const char *msg, bool clos
 	}
 	log_info("reject cgroup=/%s pid=%u sni=%s status=%d: %s", c->cgroup, c->origin.pid,
 		 c->sni, status, msg);
+	px_metric(c, status, NULL, 0, 0, 0);
 	px->out.len = px->out.off = 0;
 	if (buf_reserve(&px->out, 2048, 4096))
 		return conn_close(c, "out of memory"), STEP_CLOSED;
@@ -357,6 +380,7 @@ static enum step px_request_ready(struct conn *c)
 		struct rqp_result r;
 
 		rqp_check(c->policy, px->req.path, px->req.path_len, px->body.p, px->body.len, &r);
+		snprintf(px->model, sizeof(px->model), "%.*s", RQM_MODEL_MAX - 1, r.model);
 		if (r.status)
 			return px_error(c, r.status, r.message, false);
 		if (c->policy->quota.reject_over_budget_max_tokens && r.max_tokens) {
@@ -469,6 +493,8 @@ static enum step st_read_head(struct conn *c)
 		}
 	}
 	/* Head parsed: px->req slices point into px->in, at its start. */
+	px->t0_us = mono_us();
+	px->model[0] = '\0';
 	px->client_close = !px->req.keep_alive;
 	px->head_method = px->req.method_len == 4 && !memcmp(px->req.method, "HEAD", 4);
 	if (px->req.upgrade)
@@ -922,6 +948,7 @@ static void px_account(struct conn *c)
 	struct proxy *px = c->px;
 	struct uacc_delta d = { .requests = 1 };
 	uint64_t start = 0, secs;
+	char model[UX_MODEL_MAX] = "";
 	int rc;
 
 	if (px->ux_on) {
@@ -937,9 +964,11 @@ static void px_account(struct conn *c)
 		log_debug("usage cgroup=/%s model=%s in=%llu out=%llu%s", c->cgroup, u.model,
 			  (unsigned long long)u.tokens_in, (unsigned long long)u.tokens_out,
 			  u.estimated ? " (estimated)" : "");
+		snprintf(model, sizeof(model), "%s", u.model);
 		ux_free(&px->ux);
 		px->ux_on = false;
 	}
+	px_metric(c, px->resp.status, model, d.tokens_in, d.tokens_out, d.cost_microusd);
 
 	if (!p || !p->quota.token_budget) {
 		uacc_defer(&c->w->usage, c->w->sh->usage_map_fd, c->origin.policy_cgroup_id, 0, &d);

@@ -13,6 +13,7 @@
 #include "conn.h"
 #include "log.h"
 #include "proxy.h"
+#include "req_metrics.h"
 #include "snapshot.h"
 
 #define WK_LISTEN_BACKLOG 4096
@@ -133,6 +134,11 @@ int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err
 		goto fail;
 	}
 	audit_buf_init(w->audit, sh->audit_fd, w->loop);
+	w->metrics = calloc(1, sizeof(*w->metrics));
+	if (!w->metrics) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	snap_worker_turn(sh->policies, id, &w->snap);
 	if (proxy_worker_init(w, err, errlen))
 		goto fail;
@@ -161,6 +167,7 @@ void worker_stop(struct worker *w)
 	pthread_join(w->thread, NULL);
 	proxy_worker_free(w);
 	free(w->audit);
+	free(w->metrics);
 	close(w->lis4.fd);
 	close(w->lis6.fd);
 	ev_loop_free(w->loop);

@@ -22,6 +22,7 @@ struct tca_leaf_cache;
 struct audit_buf;
 struct price_table;
 struct rl_table;
+struct rqm_table;
 
 struct wk_shared {
 	const struct cfg_config *cfg;
@@ -54,6 +55,7 @@ struct worker {
 	struct up_pool upstreams;
 	struct audit_buf *audit;
 	struct uacc_pending usage; /* deltas for cgroup_usage, flushed each tick */
+	struct rqm_table *metrics; /* this worker's request metrics */
 	uint64_t accepted, no_origin;
 };
 

@@ -128,6 +128,18 @@ def test_prometheus_metrics_match_the_maps():
     assert values["aigw_requests"] == 1 and values["aigw_connects_redirected_total"] == 1, text
     assert values["aigw_token_budget"] == 10 ** 9 and values["aigw_token_budget_left"] == 10 ** 9 - 18, text
     assert "# TYPE aigw_connects_denied_quota_total counter" in text and "aigw_up 1" in text
+    # Per request: by cgroup, provider, model and status, with a latency histogram.
+    req = (f'{{cgroup="/{tree.relpath("A")}",provider="openai",model="gpt-4o-mini",status="200"}}')
+    assert f"aigw_http_requests_total{req} 1" in text, text
+    assert f'aigw_http_tokens_total{req[:-1]},direction="in"}} 11' in text, text
+    assert f'aigw_http_request_duration_seconds_bucket{req[:-1]},le="+Inf"}} 1' in text, text
+    assert f"aigw_http_request_duration_seconds_count{req} 1" in text, text
+    # Another status is another series.
+    call(a, d, "https://api.openai.com/v1/nothing-here", {"model": "gpt-4o-mini"})
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    assert f"aigw_http_requests_total{req} 1" in text, text
+    # (no body rule in this policy, so the request's model was not read)
+    assert 'provider="openai",model="",status="404"} 1' in text, text
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=5)
         raise AssertionError("expected 404")
