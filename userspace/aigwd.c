@@ -51,17 +51,8 @@
 #define SO_NETNS_COOKIE 71
 #endif
 
-
-/* For log lines in workers; both tables are fixed once workers run. */
+/* For the signal handler's reload. */
 static struct daemon *the_daemon;
-
-static const char *provider_name(uint32_t id)
-{
-	const struct cfg_config *c = &the_daemon->cfg;
-
-	return id < (uint32_t)c->n_providers ? c->providers[id].name : "?";
-}
-
 
 static void usage(FILE *f)
 {
@@ -211,7 +202,6 @@ static int start_workers(struct daemon *d)
 		.connect_timeout_ms = d->cfg.http.connect_timeout_ms,
 		.splice_idle_timeout_ms = d->cfg.http.first_byte_timeout_ms,
 		.relay_buf_bytes = AIGWD_RELAY_BUF_BYTES,
-		.provider_name = provider_name,
 		.cfg = &d->cfg,
 		.policies = &d->hub,
 		.ca = d->ca,
@@ -329,7 +319,9 @@ static const char *metrics_cgroup_name(uint64_t id, char *buf, size_t len, void 
 
 static const char *metrics_provider_name(int id, void *arg)
 {
-	return id >= 0 ? provider_name((uint32_t)id) : "";
+	struct daemon *d = arg;
+
+	return id >= 0 ? cfg_provider_name(&d->cfg, id) : "";
 }
 
 /* The workers' request metrics, summed (main thread, at scrape time). */

@@ -178,8 +178,3 @@ int bmap_origin_take(int fd, const struct sockaddr *peer, struct aigw_origin *ou
 		return rc;
 	return bpf_map_lookup_and_delete_elem(fd, &key, out) ? -errno : 0;
 }
-
-int bmap_stats_get(int fd, uint64_t cgroup_id, struct aigw_cgroup_stats *out)
-{
-	return bpf_map_lookup_elem(fd, &cgroup_id, out) ? -errno : 0;
-}

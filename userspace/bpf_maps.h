@@ -46,6 +46,5 @@ int bmap_gateway_get(int fd, struct aigw_gateway *gw);
 /* Take (lookup and delete) the origin of an accepted connection by its peer. */
 int bmap_origin_take(int fd, const struct sockaddr *peer, struct aigw_origin *out);
 
-int bmap_stats_get(int fd, uint64_t cgroup_id, struct aigw_cgroup_stats *out);
 
 #endif

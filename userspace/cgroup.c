@@ -98,33 +98,6 @@ int cg_rel_path_of_id(int mount_fd, const char *mount, uint64_t id, char *out, s
 	return 0;
 }
 
-int cg_rel_path_of_pid(pid_t pid, char *out, size_t len)
-{
-	char file[64], line[CG_PATH_MAX + 8];
-	FILE *f;
-	int rc = -ENOENT;
-
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", (int)pid);
-	f = fopen(file, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "0::/", 4))
-			continue;
-		char *rel = line + 4;
-		rel[strcspn(rel, "\n")] = '\0';
-		if (strlen(rel) >= len) {
-			rc = -ENAMETOOLONG;
-			break;
-		}
-		strcpy(out, rel);
-		rc = 0;
-		break;
-	}
-	fclose(f);
-	return rc;
-}
-
 int cg_mkdir(const char *abs_path)
 {
 	if (mkdir(abs_path, 0755) < 0 && errno != EEXIST)

@@ -25,9 +25,6 @@ int cg_id_of(const char *abs_path, uint64_t *id);
  * root). Needs the mount's directory fd; -ESTALE when it is gone. */
 int cg_rel_path_of_id(int mount_fd, const char *mount, uint64_t id, char *out, size_t len);
 
-/* Relative cgroup path of a process, from /proc/PID/cgroup ("0::/path"). */
-int cg_rel_path_of_pid(pid_t pid, char *out, size_t len);
-
 /* Create (if needed) and move a whole process into a cgroup. */
 int cg_mkdir(const char *abs_path);
 int cg_move_pid(const char *abs_path, pid_t pid);

@@ -648,3 +648,8 @@ int cfg_load(const char *config_dir, struct cfg_config *out, char *err, size_t e
 		cfg_free(out);
 	return rc;
 }
+
+const char *cfg_provider_name(const struct cfg_config *cfg, int id)
+{
+	return id >= 0 && id < cfg->n_providers ? cfg->providers[id].name : "?";
+}

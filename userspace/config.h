@@ -113,6 +113,9 @@ int cfg_parse(const char *label, const char *text, size_t len, struct cfg_config
 	      char *err, size_t errlen);
 void cfg_free(struct cfg_config *cfg);
 
+/* Name of provider id (its index), or "?" for an id out of range. */
+const char *cfg_provider_name(const struct cfg_config *cfg, int id);
+
 /* Index of the provider with this name, or -1. */
 int cfg_provider_index(const struct cfg_config *cfg, const char *name);
 

@@ -216,7 +216,7 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	c->origin.comm[AIGW_COMM_LEN - 1] = '\0';
 	log_info("conn cgroup=/%s pid=%u comm=%s uid=%u dst=%s policy=%s provider=%s", c->cgroup,
 		 c->origin.pid, c->origin.comm, c->origin.uid, c->dst,
-		 c->policy ? c->policy->name : "?", sh->provider_name(c->origin.provider_id));
+		 c->policy ? c->policy->name : "?", cfg_provider_name(sh->cfg, (int)c->origin.provider_id));
 
 	c->next = w->conns;
 	if (w->conns)

@@ -39,8 +39,6 @@ struct wk_shared {
 	uint32_t connect_timeout_ms;
 	uint32_t splice_idle_timeout_ms;
 	uint32_t relay_buf_bytes;   /* per direction */
-	/* Provider names for log lines; index = id. */
-	const char *(*provider_name)(uint32_t id);
 };
 
 struct worker {
