@@ -100,6 +100,17 @@ class Handler(BaseHTTPRequestHandler):
             out = dict(COMPLETION, model=req.get("model", COMPLETION["model"]))
             return self._send_json(200, out)
         delay = int(self.headers.get("X-Fake-Delay-Ms") or STREAM_DELAY_MS) / 1000.0
+        if self.headers.get("X-Fake-Die-Mid-Stream"):
+            # Headers and one event, then the connection just ends.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self._chunk(b'data: {"choices":[{"index":0,"delta":{"content":"Hel"}}]}\n\n')
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")

@@ -182,3 +182,19 @@ def test_malformed_and_smuggling_requests_rejected():
     assert not bad, json.dumps(bad, indent=1)
     assert len(res["results"]) >= 30, len(res["results"])
     assert prov.requests() == [], [q["path"] for q in prov.requests()]
+
+
+def test_upstream_dying_mid_stream_is_an_error_for_the_client():
+    FakeProvider()
+    tree, a, b, d = gateway()
+    body = json.dumps({"model": "gpt-4o-mini", "stream": True, "messages": []})
+    r = curl(a, d, "https://api.openai.com/v1/chat/completions", "-H", "content-type: application/json",
+             "-H", "X-Fake-Die-Mid-Stream: 1", "-d", body)
+    # The first event got through, then the client sees a broken transfer,
+    # never a clean end of the stream.
+    assert "Hel" in r.stdout, r.stdout
+    assert r.returncode != 0, (r.returncode, r.stdout, r.stderr)
+    d.wait_log(r"died mid-response; resetting the client")
+    # The gateway stays up for the next request.
+    r = curl(a, d, "https://api.openai.com/v1/models")
+    assert r.returncode == 0 and " 200 " in r.stdout.splitlines()[0], r.stdout
