@@ -33,7 +33,13 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iuserspace -Ibpf -I$(GEN) -pthread -MMD -MP
+# userspace/ is layered in folders (core, kernel, tls, http, provider, proxy,
+# pipeline, accounting, policy, control); every folder is on the include path,
+# so a header is named by its file name alone.
+SRC_DIRS := $(shell find userspace -type d)
+INCLUDES := $(addprefix -I,$(SRC_DIRS)) -Ibpf -I$(GEN)
+HEADERS  := $(shell find userspace -name '*.h') bpf/aigw_maps.h
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE $(INCLUDES) -pthread -MMD -MP
 LDLIBS  := -lbpf -lelf -lz -lssl -lcrypto -lcjson -lnl-idiag-3 -lnl-3 -lhs -lpthread -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
@@ -41,7 +47,7 @@ BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(GEN)/%.skel.h,$(BPF_SRCS))
 
 MAINS     := userspace/aigwd.c userspace/aigwctl.c
-LIB_SRCS  := $(filter-out $(MAINS),$(wildcard userspace/*.c))
+LIB_SRCS  := $(filter-out $(MAINS),$(shell find userspace -name '*.c' | sort))
 LIB_OBJS  := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libaigw.a
 
@@ -60,7 +66,7 @@ FUZZ_BINS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_OBJS  := $(patsubst userspace/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
 FUZZ_LIB   := $(BUILD)/fuzz/libaigw.a
 FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
-	-Iuserspace -Ibpf -I$(GEN) -fsanitize=fuzzer-no-link,address,undefined
+	$(INCLUDES) -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 20
 
@@ -108,7 +114,7 @@ $(GEN)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 # --- userspace -------------------------------------------------------------
 
-$(BUILD)/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/aigw_maps.h | $(BPF_SKELS) $(DEPS_STAMP)
+$(BUILD)/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -131,7 +137,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
-$(BUILD)/san/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/aigw_maps.h | $(BPF_SKELS)
+$(BUILD)/san/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
 
@@ -152,7 +158,7 @@ unit-san: $(SAN_BINS)
 
 # --- fuzzing (libFuzzer) ---------------------------------------------------
 
-$(BUILD)/fuzz/obj/%.o: userspace/%.c $(wildcard userspace/*.h) | $(BPF_SKELS)
+$(BUILD)/fuzz/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 

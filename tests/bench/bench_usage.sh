@@ -7,7 +7,7 @@ bench_usage() {
 	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	out=$repo/build/bench/bench_usage
 	mkdir -p "$repo/build/bench"
-	cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$repo/userspace" -I"$repo/bpf" \
+	cc -O2 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror $(find "$repo/userspace" -type d -printf " -I%p") -I"$repo/bpf" \
 		-o "$out" "$repo/tests/bench/bench_usage.c" "$repo/build/libaigw.a" -lcjson -lz || return 1
 	"$out"
 }

@@ -172,6 +172,12 @@ int pol_check_files(const char *const *paths, int n, const struct cfg_config *cf
 		    size_t errlen);
 void pol_set_free(struct pol_set *set);
 
+/* Keys that validate but are not enforced yet ("dlp", "routes", "auth",
+ * "audit.log_bodies", "audit.redact") make a policy fail to load, so none
+ * is silently ignored. true in the daemon and aigwctl; the loader's unit
+ * tests turn it off to check the parsing of those sections itself. */
+extern bool pol_refuse_unenforced;
+
 const struct pol_policy *pol_set_get(const struct pol_set *set, uint32_t id); /* NULL for 0 */
 const struct pol_policy *pol_set_find(const struct pol_set *set, const char *name);
 

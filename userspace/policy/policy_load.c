@@ -738,6 +738,41 @@ static int pl_audit(struct pl *l, struct pol_policy *p, const cJSON *root)
 	return 0;
 }
 
+/* No silent keys: a key that validates but that this version does not yet
+ * enforce is refused, so a policy never seems to protect what it does not.
+ * Each entry goes when its enforcement lands. Checked after the whole policy
+ * validated, so the more precise errors come first. */
+static const char *const pol_unenforced_keys[][2] = {
+	{ "dlp", NULL },
+	{ "routes", NULL },
+	{ "auth", NULL },
+	{ "audit", "log_bodies" },
+	{ "audit", "redact" },
+};
+
+bool pol_refuse_unenforced = true;
+
+static int pl_unenforced(struct pl *l, const cJSON *root)
+{
+	if (!pol_refuse_unenforced)
+		return 0;
+	for (size_t i = 0; i < sizeof(pol_unenforced_keys) / sizeof(pol_unenforced_keys[0]); i++) {
+		const char *key = pol_unenforced_keys[i][0], *sub = pol_unenforced_keys[i][1];
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+
+		if (v && sub)
+			v = cJSON_GetObjectItemCaseSensitive(v, sub);
+		if (!v)
+			continue;
+		jc_push_key(&l->jc, key);
+		if (sub)
+			jc_push_key(&l->jc, sub);
+		return jc_error(&l->jc, "not enforced by this version of aigw yet, so it is refused "
+					"rather than ignored; remove it (see README, Policy keys)");
+	}
+	return 0;
+}
+
 static int pl_policy(struct pl *l, struct pol_policy *p, const cJSON *root)
 {
 	int rc, fm = POL_FAIL_OPEN, in = POL_INSPECT_TERMINATE, npt = POL_NPT_SPLICE;
@@ -759,7 +794,7 @@ static int pl_policy(struct pl *l, struct pol_policy *p, const cJSON *root)
 	    (rc = pl_routes(l, p, root)) < 0 || (rc = pl_auth(l, p, root)) < 0 ||
 	    (rc = pl_audit(l, p, root)) < 0)
 		return rc;
-	return 0;
+	return pl_unenforced(l, root);
 }
 
 /* --- the set ------------------------------------------------------------------ */
