@@ -21,14 +21,20 @@ struct ev_loop {
 	ev_tick_cb turn_cb;
 	void *turn_arg;
 	struct ev_deferred *deferred;
+	struct ev_timer **heap; /* heap[1..n_timers]: min-heap by when_ms */
+	size_t n_timers, heap_cap;
 	struct epoll_event events[EV_MAX_EVENTS];
 };
+
+#define EV_HEAP_INITIAL 256
 
 uint64_t ev_clock_ms(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	/* Not the _COARSE clock: its tick (4 ms at HZ=250) would make timeouts
+	 * late by up to a tick; the vDSO makes this one as cheap. */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -65,6 +71,7 @@ void ev_loop_free(struct ev_loop *loop)
 		close(loop->epfd);
 	if (loop->wake.fd >= 0)
 		close(loop->wake.fd);
+	free(loop->heap);
 	free(loop);
 }
 
@@ -109,6 +116,130 @@ void ev_defer(struct ev_loop *loop, struct ev_deferred *d)
 	loop->deferred = d;
 }
 
+/* --- timers: a binary min-heap of pointers, 1-based ------------------------ */
+
+static void heap_place(struct ev_loop *loop, size_t i, struct ev_timer *t)
+{
+	loop->heap[i] = t;
+	t->heap_pos = (uint32_t)i;
+}
+
+static void heap_up(struct ev_loop *loop, size_t i)
+{
+	struct ev_timer *t = loop->heap[i];
+
+	while (i > 1 && loop->heap[i / 2]->when_ms > t->when_ms) {
+		heap_place(loop, i, loop->heap[i / 2]);
+		i /= 2;
+	}
+	heap_place(loop, i, t);
+}
+
+static void heap_down(struct ev_loop *loop, size_t i)
+{
+	struct ev_timer *t = loop->heap[i];
+	size_t n = loop->n_timers;
+
+	for (;;) {
+		size_t c = 2 * i;
+
+		if (c > n)
+			break;
+		if (c + 1 <= n && loop->heap[c + 1]->when_ms < loop->heap[c]->when_ms)
+			c++;
+		if (loop->heap[c]->when_ms >= t->when_ms)
+			break;
+		heap_place(loop, i, loop->heap[c]);
+		i = c;
+	}
+	heap_place(loop, i, t);
+}
+
+static void heap_remove(struct ev_loop *loop, struct ev_timer *t)
+{
+	size_t i = t->heap_pos;
+	struct ev_timer *last = loop->heap[loop->n_timers--];
+
+	t->heap_pos = 0;
+	if (last == t)
+		return;
+	heap_place(loop, i, last);
+	heap_up(loop, i);
+	heap_down(loop, last->heap_pos);
+}
+
+int ev_timer_at(struct ev_loop *loop, struct ev_timer *t, uint64_t when_ms)
+{
+	if (t->heap_pos) {
+		uint64_t old = t->when_ms;
+
+		t->when_ms = when_ms;
+		if (when_ms < old)
+			heap_up(loop, t->heap_pos);
+		else if (when_ms > old)
+			heap_down(loop, t->heap_pos);
+		return 0;
+	}
+	if (loop->n_timers + 1 >= loop->heap_cap) {
+		size_t cap = loop->heap_cap ? loop->heap_cap * 2 : EV_HEAP_INITIAL;
+		struct ev_timer **h = realloc(loop->heap, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		loop->heap = h;
+		loop->heap_cap = cap;
+	}
+	t->when_ms = when_ms;
+	loop->n_timers++;
+	heap_place(loop, loop->n_timers, t);
+	heap_up(loop, loop->n_timers);
+	return 0;
+}
+
+int ev_timer_in(struct ev_loop *loop, struct ev_timer *t, uint64_t in_ms)
+{
+	return ev_timer_at(loop, t, loop->now_ms + in_ms);
+}
+
+void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t)
+{
+	if (t->heap_pos)
+		heap_remove(loop, t);
+}
+
+size_t ev_timer_count(const struct ev_loop *loop)
+{
+	return loop->n_timers;
+}
+
+/* Fire every timer that is due; a callback may arm timers again (also the
+ * one that fired) or stop others. */
+static void run_timers(struct ev_loop *loop)
+{
+	while (loop->n_timers && loop->heap[1]->when_ms <= loop->now_ms) {
+		struct ev_timer *t = loop->heap[1];
+
+		heap_remove(loop, t);
+		t->cb(loop, t);
+	}
+}
+
+/* Milliseconds epoll may sleep: until the next timer or tick, -1 = none. */
+static int wait_timeout(const struct ev_loop *loop)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (loop->tick_cb)
+		next = loop->next_tick_ms;
+	if (loop->n_timers && loop->heap[1]->when_ms < next)
+		next = loop->heap[1]->when_ms;
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= loop->now_ms)
+		return 0;
+	return next - loop->now_ms > 60000 ? 60000 : (int)(next - loop->now_ms);
+}
+
 void ev_set_tick(struct ev_loop *loop, unsigned interval_ms, ev_tick_cb cb, void *arg)
 {
 	loop->tick_ms = interval_ms;
@@ -142,13 +273,8 @@ static void run_deferred(struct ev_loop *loop)
 int ev_run(struct ev_loop *loop)
 {
 	while (!loop->stop) {
-		int timeout = -1;
+		int n = epoll_wait(loop->epfd, loop->events, EV_MAX_EVENTS, wait_timeout(loop));
 
-		if (loop->tick_cb)
-			timeout = loop->next_tick_ms > loop->now_ms
-					  ? (int)(loop->next_tick_ms - loop->now_ms)
-					  : 0;
-		int n = epoll_wait(loop->epfd, loop->events, EV_MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		loop->now_ms = ev_clock_ms();
@@ -166,6 +292,8 @@ int ev_run(struct ev_loop *loop)
 				ev |= EV_HUP | EV_READ;
 			io->cb(loop, io, ev);
 		}
+		run_deferred(loop);
+		run_timers(loop);
 		run_deferred(loop);
 		if (loop->tick_cb && loop->now_ms >= loop->next_tick_ms) {
 			loop->next_tick_ms = loop->now_ms + loop->tick_ms;

@@ -1,10 +1,20 @@
 /* A tiny event loop: one per worker thread, epoll underneath (ev.c is the
- * only file that touches epoll). Register an ev_io, get a callback. Nothing
- * here allocates after ev_loop_new. Not thread-safe except ev_stop. */
+ * only file that touches epoll). Register an ev_io, get a callback; arm an
+ * ev_timer, get a callback when its time comes. Not thread-safe except
+ * ev_stop.
+ *
+ * TIMERS are per object (a connection's header, idle or first-byte
+ * deadline), kept in a binary min-heap ordered by deadline, as nginx and
+ * Redis do: arming, moving and stopping cost O(log n), expiry is exact to
+ * the millisecond (the loop sleeps until the earliest deadline), and no
+ * module sweeps a list. The heap's array grows by doubling (the only
+ * allocation after ev_loop_new); a timer that cannot be armed for want of
+ * memory reports it (-ENOMEM) rather than being silently lost. */
 #ifndef AIGW_EV_H
 #define AIGW_EV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define EV_READ 0x1u
@@ -17,6 +27,8 @@ struct ev_io;
 
 typedef void (*ev_io_cb)(struct ev_loop *loop, struct ev_io *io, uint32_t events);
 typedef void (*ev_tick_cb)(struct ev_loop *loop, void *arg);
+struct ev_timer;
+typedef void (*ev_timer_cb)(struct ev_loop *loop, struct ev_timer *t);
 
 /* Embed in the owner's struct; the owner keeps it alive while registered. */
 struct ev_io {
@@ -33,6 +45,14 @@ struct ev_deferred {
 	bool queued;
 };
 
+/* Embed in the owner's struct; zero-initialised means not armed. */
+struct ev_timer {
+	uint64_t when_ms;  /* absolute, on the ev_clock_ms() clock */
+	uint32_t heap_pos; /* 1-based index in the loop's heap; 0 = not armed */
+	ev_timer_cb cb;
+	void *data;
+};
+
 struct ev_loop *ev_loop_new(void);
 void ev_loop_free(struct ev_loop *loop);
 
@@ -42,7 +62,23 @@ int ev_io_del(struct ev_loop *loop, struct ev_io *io);
 
 void ev_defer(struct ev_loop *loop, struct ev_deferred *d);
 
-/* Call cb about every interval_ms (timeouts are swept from there). */
+/* Arm (or move) t to fire at when_ms; cb and data must be set. A timer
+ * fires once, then is disarmed; its callback may arm it again. Returns 0 or
+ * -ENOMEM (then t is not armed). */
+int ev_timer_at(struct ev_loop *loop, struct ev_timer *t, uint64_t when_ms);
+/* The same, in_ms from the loop's current time. */
+int ev_timer_in(struct ev_loop *loop, struct ev_timer *t, uint64_t in_ms);
+/* Disarm; harmless on a timer that is not armed. */
+void ev_timer_stop(struct ev_loop *loop, struct ev_timer *t);
+static inline bool ev_timer_armed(const struct ev_timer *t)
+{
+	return t->heap_pos != 0;
+}
+/* Armed timers (for tests and metrics). */
+size_t ev_timer_count(const struct ev_loop *loop);
+
+/* Call cb about every interval_ms (periodic housekeeping; per-object
+ * deadlines use ev_timer). */
 void ev_set_tick(struct ev_loop *loop, unsigned interval_ms, ev_tick_cb cb, void *arg);
 
 /* Call cb once per loop turn, before the turn's events are handled. */
