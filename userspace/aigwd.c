@@ -17,12 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "acct.h"
+#include "clock.h"
 #include "audit.h"
 #include "daemon.h"
 #include "daemon_ctl.h"
@@ -137,14 +140,6 @@ static int cleanup(struct daemon *d)
 	return rc;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int netns_cookie(uint64_t *cookie)
 {
 	socklen_t len = sizeof(*cookie);
@@ -191,12 +186,14 @@ static int start_workers(struct daemon *d)
 
 	if (n > AIGWD_MAX_WORKERS)
 		n = AIGWD_MAX_WORKERS;
-	if (snap_hub_init(&d->hub, d->policies, n) || !(d->rates = rl_new()))
+	if (snap_hub_init(&d->hub, d->policies, n) || !(d->rates = rl_new()) ||
+	    !(d->acct = acct_new(d->bpf.map_fd[BPFL_MAP_CGROUP_USAGE])))
 		return -ENOMEM;
+	d->overload.max_connections = d->cfg.overload.max_connections;
+	d->overload.max_buffered_bytes = d->cfg.overload.max_buffered_bytes;
 	d->shared = (struct wk_shared){
 		.listen_port = d->cfg.listen_port,
 		.origin_map_fd = d->bpf.map_fd[BPFL_MAP_ORIGIN_BY_ADDR],
-		.usage_map_fd = d->bpf.map_fd[BPFL_MAP_CGROUP_USAGE],
 		.cg_mount = d->cg_mount,
 		.cg_mount_fd = open(d->cg_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
 		.connect_timeout_ms = d->cfg.http.connect_timeout_ms,
@@ -208,6 +205,9 @@ static int start_workers(struct daemon *d)
 		.audit_fd = d->audit_fd,
 		.prices = &d->prices,
 		.rates = d->rates,
+		.acct = d->acct,
+		.overload = &d->overload,
+		.run_id = (uint32_t)time(NULL),
 	};
 	for (int i = 0; i < n; i++) {
 		if (worker_start(&d->workers[i], i, &d->shared, err, sizeof(err))) {
@@ -229,7 +229,7 @@ static int publish_gateway(struct daemon *d)
 	d->gw.listen_port = d->cfg.listen_port;
 	d->gw.daemon_pid = getpid();
 	d->gw.enabled = 1;
-	d->gw.heartbeat_ns = monotonic_ns();
+	d->gw.heartbeat_ns = clock_mono_ns();
 	uint64_t cgid, cookie;
 
 	if ((rc = cg_id_of(d->daemon_cg_abs, &cgid)) || (rc = netns_cookie(&cookie)))
@@ -243,9 +243,10 @@ static void on_tick(struct ev_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
 
-	d->gw.heartbeat_ns = monotonic_ns();
+	d->gw.heartbeat_ns = clock_mono_ns();
 	bmap_gateway_set(d->bpf.map_fd[BPFL_MAP_GATEWAY], &d->gw);
 	daemon_apply_pins(d);
+	acct_flush(d->acct); /* usage of cgroups without a budget, once a second */
 	snap_reclaim(&d->hub);
 	dctl_sweep(d);
 	met_sweep(d->metrics, ev_now_ms(loop));
@@ -283,6 +284,8 @@ static void on_signal(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		if (si.ssi_signo == SIGHUP) {
 			char err[1024];
 
+			/* logrotate renamed the audit log: continue in a new file */
+			audit_reopen(the_daemon->audit_fd, the_daemon->cfg.log_dir);
 			daemon_reload(the_daemon, err, sizeof(err));
 			continue;
 		}
@@ -335,11 +338,36 @@ static void render_request_metrics(FILE *f, void *arg)
 	rqm_render(f, tables, d->n_workers, metrics_cgroup_name, metrics_provider_name, d);
 }
 
+/* Every intercepted connection costs two descriptors: take all the kernel
+ * allows rather than fail at the soft limit (1024 on Debian). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			log_warn("cannot raise the open file limit to %llu: %s",
+				 (unsigned long long)rl.rlim_max, strerror(errno));
+	}
+}
+
+static void on_audit_fsync(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct daemon *d = t->data;
+
+	if (d->audit_fd >= 0)
+		fdatasync(d->audit_fd);
+	ev_timer_in(loop, t, (uint64_t)d->cfg.audit_fsync_ms);
+}
+
 static int run(struct daemon *d)
 {
+	static struct ev_timer fsync_timer;
 	char err[1024];
 	int rc;
 
+	raise_fd_limit();
 	if ((rc = setup_signals(d)))
 		return rc;
 	if ((rc = cg_mkdir(d->daemon_cg_abs)) || (rc = cg_move_pid(d->daemon_cg_abs, getpid()))) {
@@ -357,7 +385,8 @@ static int run(struct daemon *d)
 		log_err("live pins: %s", err);
 		return rc;
 	}
-	if ((d->audit_fd = audit_open(d->cfg.log_dir, err, sizeof(err))) < 0) {
+	if ((d->audit_fd = audit_open(d->cfg.log_dir, d->cfg.audit_fsync_ms == CFG_AUDIT_FSYNC_ALWAYS,
+				      err, sizeof(err))) < 0) {
 		log_err("%s", err);
 		return d->audit_fd;
 	}
@@ -386,6 +415,10 @@ static int run(struct daemon *d)
 		return rc;
 	}
 	ev_set_tick(d->loop, AIGWD_TICK_MS, on_tick, d);
+	if (d->cfg.audit_fsync_ms > 0) {
+		fsync_timer = (struct ev_timer){ .cb = on_audit_fsync, .data = d };
+		ev_timer_in(d->loop, &fsync_timer, (uint64_t)d->cfg.audit_fsync_ms);
+	}
 	log_info("ready pid=%d listen=127.0.0.1:%u,[::1]:%u cgroup_root=/%s pin_dir=%s "
 		 "workers=%d policies=%d",
 		 getpid(), d->cfg.listen_port, d->cfg.listen_port, d->cfg.cgroup_root,
@@ -418,6 +451,9 @@ static void shutdown_daemon(struct daemon *d)
 	if (d->audit_fd > 0)
 		close(d->audit_fd);
 	price_free(&d->prices);
+	if (d->acct)
+		acct_flush(d->acct);
+	acct_free(d->acct);
 	rl_free(d->rates);
 	cfg_free(&d->cfg);
 }

@@ -10,6 +10,7 @@
 #include "ev.h"
 #include "policy_apply.h"
 #include "policy_load.h"
+#include "overload.h"
 #include "price_table.h"
 #include "runtime_pins.h"
 #include "snapshot.h"
@@ -21,6 +22,7 @@ struct tca;
 struct ctls;
 struct met_server;
 struct rl_table;
+struct acct;
 
 struct daemon {
 	const char *config_dir;
@@ -31,6 +33,8 @@ struct daemon {
 	struct tca *ca;
 	struct price_table prices; /* DIR/prices.json; empty when absent */
 	struct rl_table *rates;
+	struct acct *acct;        /* usage, the one owner (accounting/acct.h) */
+	struct ovl overload;      /* body and connection budgets */
 	int audit_fd;
 	char cg_mount[CG_PATH_MAX];
 	char cg_root_abs[CG_PATH_MAX];

@@ -6,7 +6,8 @@ JSON line, so a test can assert what reached "the provider" (and what did not).
 
 Endpoints (OpenAI-shaped unless said):
   GET  /v1/models                    a model list
-  POST /v1/chat/completions          JSON completion with usage; with
+  POST /v1/chat/completions          JSON completion with usage (X-Fake-Usage:
+                                     IN,OUT sets it); with
                                      "stream": true, SSE chunks spaced by
                                      X-Fake-Delay-Ms (default 50) ms
   anything else                      404 in OpenAI's error shape
@@ -98,6 +99,11 @@ class Handler(BaseHTTPRequestHandler):
             req = {}
         if not req.get("stream"):
             out = dict(COMPLETION, model=req.get("model", COMPLETION["model"]))
+            if self.headers.get("X-Fake-Usage"):
+                # "IN,OUT": a response that reports this many tokens
+                tin, tout = (int(x) for x in self.headers["X-Fake-Usage"].split(","))
+                out["usage"] = {"prompt_tokens": tin, "completion_tokens": tout,
+                                "total_tokens": tin + tout}
             return self._send_json(200, out)
         delay = int(self.headers.get("X-Fake-Delay-Ms") or STREAM_DELAY_MS) / 1000.0
         if self.headers.get("X-Fake-Die-Mid-Stream"):

@@ -9,7 +9,7 @@ import struct
 import subprocess
 import time
 
-from aigw_test import (AIGWCTL, E2E, PROVIDER_V4, PYTHON, CgroupTree, Daemon, FakeProvider, hosts_file,
+from aigw_test import (AIGWCTL, run, E2E, PROVIDER_V4, PYTHON, CgroupTree, Daemon, FakeProvider, hosts_file,
                        spawn, tls_client, trust_env, with_hosts)
 
 HOSTS = {"api.openai.com": PROVIDER_V4}
@@ -50,7 +50,16 @@ def test_budget_spent_refuses_connect_and_keepalive_requests():
     usage = {e["key"]: e["value"] for e in d.map_dump("cgroup_usage")}
     assert usage[os.stat(a).st_ino]["requests"] == 1, usage
 
-    set_usage(d, a, 600, 400, day_start())  # budget spent
+    # A real response spends the rest of the budget (18 + 982 = 1000 tokens);
+    # the daemon writes it through to the kernel at once.
+    r = run(with_hosts(["curl", "-sS", "https://api.openai.com/v1/chat/completions", "-H",
+                        "content-type: application/json", "-H", "X-Fake-Usage: 600,382", "-d",
+                        json.dumps({"model": "gpt-4o-mini", "messages": []})], hosts_file(HOSTS)),
+            cgroup=a, env=trust_env(d))
+    assert r.returncode == 0 and "chatcmpl" in r.stdout, (r.stdout, r.stderr)
+    usage = {e["key"]: e["value"] for e in d.map_dump("cgroup_usage")}
+    row = usage[os.stat(a).st_ino]
+    assert row["tokens_in"] + row["tokens_out"] == 1000 and row["requests"] == 2, row
     res = tls_client(a, PROVIDER_V4, plain=True)
     assert res.get("errno") == 1 and "Operation not permitted" in res["error"], res  # EPERM
     assert d.stats_of(a)["denied_quota"] == 1

@@ -134,12 +134,14 @@ def test_prometheus_metrics_match_the_maps():
     assert f'aigw_http_tokens_total{req[:-1]},direction="in"}} 11' in text, text
     assert f'aigw_http_request_duration_seconds_bucket{req[:-1]},le="+Inf"}} 1' in text, text
     assert f"aigw_http_request_duration_seconds_count{req} 1" in text, text
-    # Another status is another series.
-    call(a, d, "https://api.openai.com/v1/nothing-here", {"model": "gpt-4o-mini"})
+    # Another status is another series. A path no API documents cannot be
+    # counted, so under a token budget the gateway refuses it (403).
+    body = call(a, d, "https://api.openai.com/v1/nothing-here", {"model": "gpt-4o-mini"})
+    assert "allow_uncounted" in json.loads(body)["error"]["message"], body
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     assert f"aigw_http_requests_total{req} 1" in text, text
     # (no body rule in this policy, so the request's model was not read)
-    assert 'provider="openai",model="",status="404"} 1' in text, text
+    assert 'provider="openai",model="",status="403"} 1' in text, text
     try:
         urllib.request.urlopen(f"http://127.0.0.1:{port}/other", timeout=5)
         raise AssertionError("expected 404")

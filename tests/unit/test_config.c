@@ -242,7 +242,8 @@ static void test_unknown_keys(void **state)
 		{ "{\"listen_prot\": 1}",
 		  "$.listen_prot: unknown key (expected one of \"listen_port\", \"cgroup_root\", "
 		  "\"bpf_pin_dir\", \"state_dir\", \"log_dir\", \"control_socket\", "
-		  "\"upstream_ca_file\", \"metrics_listen\", \"workers\", \"http\", \"providers\")" },
+		  "\"upstream_ca_file\", \"metrics_listen\", \"workers\", \"http\", \"providers\", "
+		  "\"overload\", \"audit\")" },
 		{ "{\"providers\": {\"openai\": {\"hosts\": [\"a.com\"], \"host\": \"b.com\"}}}",
 		  "$.providers.openai.host: unknown key (expected one of \"hosts\", "
 		  "\"addresses\")" },
@@ -330,6 +331,7 @@ static void test_http_limits(void **state)
 		{ "handshake_timeout_ms", 1, 86400000 },
 		{ "first_byte_timeout_ms", 1, 86400000 },
 		{ "idle_timeout_ms", 1, 86400000 },
+		{ "body_timeout_ms", 1, 86400000 },
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		struct cfg_config cfg;
@@ -361,6 +363,42 @@ static void test_http_limits(void **state)
 		assert_int_equal(cfg.http.max_headers, 1000);
 		cfg_free(&cfg);
 	}
+}
+
+static void test_overload_and_audit(void **state)
+{
+	struct cfg_config cfg;
+
+	expect_ok("{}", &cfg);
+	assert_int_equal(cfg.overload.max_connections, CFG_DEFAULT_MAX_CONNECTIONS);
+	assert_int_equal(cfg.overload.max_buffered_bytes, CFG_DEFAULT_MAX_BUFFERED_BYTES);
+	assert_int_equal(cfg.audit_fsync_ms, CFG_AUDIT_FSYNC_NEVER);
+	assert_int_equal(cfg.http.body_timeout_ms, CFG_DEFAULT_BODY_TIMEOUT_MS);
+	cfg_free(&cfg);
+	/* one body of the largest size always fits */
+	expect_ok("{\"http\": {\"max_body_bytes\": 1073741824}}", &cfg);
+	assert_int_equal(cfg.overload.max_buffered_bytes, 1073741824ULL);
+	cfg_free(&cfg);
+	expect_ok("{\"overload\": {\"max_connections\": 10, \"max_buffered_bytes\": 33554432},"
+		  " \"audit\": {\"fsync\": 250}}", &cfg);
+	assert_int_equal(cfg.overload.max_connections, 10);
+	assert_int_equal(cfg.overload.max_buffered_bytes, 33554432);
+	assert_int_equal(cfg.audit_fsync_ms, 250);
+	cfg_free(&cfg);
+	expect_ok("{\"audit\": {\"fsync\": \"always\"}}", &cfg);
+	assert_int_equal(cfg.audit_fsync_ms, CFG_AUDIT_FSYNC_ALWAYS);
+	cfg_free(&cfg);
+	expect_err("{\"overload\": {\"max_buffered_bytes\": 1000}}",
+		   "$.overload.max_buffered_bytes: 1000 is below http.max_body_bytes (33554432): no "
+		   "request of the largest allowed size could ever be held");
+	expect_err("{\"overload\": {\"max_connections\": 0}}",
+		   "$.overload.max_connections: must be an integer between 1 and 1000000");
+	expect_err("{\"audit\": {\"fsync\": \"sometimes\"}}",
+		   "$.audit.fsync: must be \"never\", \"always\", or a number of milliseconds");
+	expect_err("{\"audit\": {\"fsync\": 0}}",
+		   "$.audit.fsync: must be an integer between 1 and 86400000");
+	expect_err("{\"audit\": {\"rotate\": 1}}",
+		   "$.audit.rotate: unknown key (expected one of \"fsync\")");
 }
 
 static void test_paths(void **state)
@@ -654,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_keys),
 		cmocka_unit_test(test_type_errors),
 		cmocka_unit_test(test_http_limits),
+		cmocka_unit_test(test_overload_and_audit),
 		cmocka_unit_test(test_paths),
 		cmocka_unit_test(test_metrics_listen),
 		cmocka_unit_test(test_hostnames),

@@ -150,7 +150,7 @@ static void test_request_edit_key_injection(void **state)
 		{ "Authorization", 13, "Bearer sk-real", 14 },
 		{ "X-Aigw", 6, "1", 1 },
 	};
-	struct h1w_edit e = { drop, 2, add, 2 };
+	struct h1w_edit e = { .drop = drop, .n_drop = 2, .add = add, .n_add = 2 };
 
 	parse(S("POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
 		"Authorization: Bearer sk-placeholder\r\nX-Api-Key: k\r\nContent-Length: 2\r\n\r\n"));
@@ -166,7 +166,7 @@ static void test_request_edit_injection_refused(void **state)
 	static const struct h1_header crlf[] = { { "X-A", 3, "a\r\nX-Evil: 1", 13 } };
 	static const struct h1_header badname[] = { { "X A", 3, "a", 1 } };
 	static const struct h1_header empty[] = { { "", 0, "a", 1 } };
-	struct h1w_edit e = { NULL, 0, crlf, 1 };
+	struct h1w_edit e = { .add = crlf, .n_add = 1 };
 
 	parse(S("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
 	assert_int_equal(h1w_request_head_ex(out, sizeof(out), &req, 0, &e), 0);
@@ -252,7 +252,7 @@ static void test_response_reason_and_edit(void **state)
 {
 	static const char *const drop[] = { "server" };
 	static const struct h1_header add[] = { { "Via", 3, "1.1 aigw", 8 } };
-	struct h1w_edit e = { drop, 1, add, 1 };
+	struct h1w_edit e = { .drop = drop, .n_drop = 1, .add = add, .n_add = 1 };
 	size_t n;
 
 	assert_true(h1_parse_response(S("HTTP/1.1 429\r\nServer: cloudflare\r\nRetry-After: 2\r\n"

@@ -381,7 +381,13 @@ static void test_unknown_keys(void **state)
 		  "$.models.allowed: unknown key (expected one of \"allow\", \"deny\")" },
 		{ "{\"limits\": {\"max_body\": 1}}",
 		  "$.limits.max_body: unknown key (expected one of \"max_body_bytes\", "
-		  "\"max_tokens\", \"max_tokens_action\")" },
+		  "\"max_tokens\", \"max_tokens_action\", \"allow_uncounted\")" },
+		{ "{\"limits\": {\"allow_uncounted\": [\"audio.speeches\"]}}",
+		  "$.limits.allow_uncounted[0]: endpoint \"audio.speeches\" is not an uncounted "
+		  "endpoint of any API (see README, Quotas)" },
+		{ "{\"limits\": {\"allow_uncounted\": [\"chat.completions\"]}}",
+		  "$.limits.allow_uncounted[0]: endpoint \"chat.completions\" is counted (or free) "
+		  "already; only uncounted endpoints need allowing" },
 		{ "{\"quota\": {\"budget\": 1}}",
 		  "$.quota.budget: unknown key (expected one of \"token_budget\", \"window\", "
 		  "\"connects_per_second\", \"burst\", \"requests_per_minute\", "

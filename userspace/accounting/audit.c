@@ -11,7 +11,7 @@
 
 #include "log.h"
 
-int audit_open(const char *log_dir, char *err, size_t errlen)
+static int open_log(const char *log_dir, bool sync_each, char *err, size_t errlen)
 {
 	char path[4096];
 	int fd;
@@ -21,12 +21,49 @@ int audit_open(const char *log_dir, char *err, size_t errlen)
 		return -errno;
 	}
 	snprintf(path, sizeof(path), "%s/%s", log_dir, AUDIT_FILE_NAME);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | (sync_each ? O_DSYNC : 0), 0600);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -errno;
 	}
+	/* An existing file keeps its owner and mode: make sure it is ours, 0600. */
+	if (fchmod(fd, 0600)) {
+		snprintf(err, errlen, "chmod 0600 %s: %s", path, strerror(errno));
+		close(fd);
+		return -errno;
+	}
 	return fd;
+}
+
+int audit_open(const char *log_dir, bool sync_each, char *err, size_t errlen)
+{
+	return open_log(log_dir, sync_each, err, errlen);
+}
+
+int audit_reopen(int fd, const char *log_dir)
+{
+	char err[512];
+	int flags = fd >= 0 ? fcntl(fd, F_GETFL) : -1, nfd;
+
+	if (fd < 0 || flags < 0)
+		return -EBADF;
+	nfd = open_log(log_dir, flags & O_DSYNC, err, sizeof(err));
+	if (nfd < 0) {
+		log_err("audit log not reopened, still writing the old file: %s", err);
+		return nfd;
+	}
+	/* dup2 swaps the file behind the same descriptor atomically: a worker
+	 * writing right now lands in the old file or the new one, whole. */
+	if (dup2(nfd, fd) < 0) {
+		int rc = -errno;
+
+		log_err("audit log not reopened: dup2: %s", strerror(errno));
+		close(nfd);
+		return rc;
+	}
+	close(nfd);
+	log_info("audit log reopened in %s", log_dir);
+	return 0;
 }
 
 static void audit_flush_deferred(struct ev_deferred *d)
@@ -64,7 +101,7 @@ void audit_flush(struct audit_buf *ab)
 
 void audit_record(struct audit_buf *ab, const char *fmt, ...)
 {
-	char rec[4096];
+	char rec[AUDIT_RECORD_MAX + 64];
 	struct timespec ts;
 	struct tm tm;
 	va_list ap;

@@ -8,12 +8,14 @@
 #ifndef AIGW_AUDIT_H
 #define AIGW_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ev.h"
 
 #define AUDIT_BUF_BYTES (64 * 1024)
+#define AUDIT_RECORD_MAX 8192 /* bytes of one record */
 #define AUDIT_FILE_NAME "audit.jsonl"
 
 struct audit_buf {
@@ -24,8 +26,13 @@ struct audit_buf {
 	char data[AUDIT_BUF_BYTES];
 };
 
-/* Opens (creating 0600) log_dir/audit.jsonl for appending. */
-int audit_open(const char *log_dir, char *err, size_t errlen);
+/* Opens (creating 0600) log_dir/audit.jsonl for appending; sync_each: every
+ * write reaches the disk before it returns (audit.fsync "always"). */
+int audit_open(const char *log_dir, bool sync_each, char *err, size_t errlen);
+/* After a rename (logrotate): open log_dir/audit.jsonl anew and put it
+ * behind fd, so every writer continues in the new file with no lock and no
+ * record lost or split. */
+int audit_reopen(int fd, const char *log_dir);
 
 void audit_buf_init(struct audit_buf *ab, int fd, struct ev_loop *loop);
 void audit_flush(struct audit_buf *ab);

@@ -861,6 +861,35 @@ static int parse_request(struct scan *s, const struct h1_limits *lim, struct h1_
 	return (int)req->head_len;
 }
 
+/* An incomplete head whose first line is already wrong: bytes that can
+ * never start a request (TLS, binary), a bad method, an HTTP/0.9 line
+ * ("GET /" CRLF). The first line is parsed as if the head ended after it,
+ * and only a fault inside the bytes received counts, so the answer is the
+ * one the whole message would get. 0 when it may still become a request. */
+#define H1_EARLY_LINE_MAX 8192
+
+static int request_line_hopeless(const char *buf, size_t len, const struct h1_limits *lim,
+				 struct h1_request *req)
+{
+	static __thread char tmp[H1_EARLY_LINE_MAX + 4];
+	const char *lf = memchr(buf, '\n', len);
+	size_t n = lf ? (size_t)(lf - buf) + 1 : len;
+	struct scan s;
+	int rc;
+
+	if (n > H1_EARLY_LINE_MAX)
+		return 0;
+	memcpy(tmp, buf, n);
+	memcpy(tmp + n, "\r\n\r\n", 4);
+	init_scan(&s, tmp, n + 4, lim);
+	rc = parse_request(&s, lim, req);
+	memset(req, 0, offsetof(struct h1_request, headers)); /* no slices into tmp */
+	if (rc >= 0 || rc == H1_NEED_MORE || s.err_off >= n || (!lf && s.err_off + 1 >= n))
+		return 0;
+	req->err_off = s.err_off;
+	return rc;
+}
+
 int h1_parse_request(const char *buf, size_t len, struct h1_request *req,
 		     const struct h1_limits *lim)
 {
@@ -876,8 +905,13 @@ int h1_parse_request(const char *buf, size_t len, struct h1_request *req,
 	 * a previous message must never survive into this one. */
 	memset(req, 0, offsetof(struct h1_request, headers));
 	if (!head_maybe_complete(buf, len, lim->max_request_line, lim->max_header_bytes,
-				 max_fields(lim)))
-		return H1_NEED_MORE;
+				 max_fields(lim))) {
+		/* Bytes that can never start a request are refused now, not
+		 * after the idle timeout: TLS or binary bytes, a bad method, an
+		 * HTTP/0.9 line ("GET /" CRLF). */
+		rc = request_line_hopeless(buf, len, lim, req);
+		return rc ? rc : H1_NEED_MORE;
+	}
 	init_scan(&s, buf, len, lim);
 	rc = parse_request(&s, lim, req);
 	if (rc < 0) {
@@ -1249,4 +1283,24 @@ fail:
 	st->err = rc;
 	out->consumed = i;
 	return rc;
+}
+
+/* Move every slice of req from old_base to new_base (the head was copied). */
+static const char *rebase(const char *p, const char *old_base, const char *new_base)
+{
+	return p ? new_base + (p - old_base) : NULL;
+}
+
+void h1_request_rebase(struct h1_request *req, const char *old_base, const char *new_base)
+{
+	req->method = rebase(req->method, old_base, new_base);
+	req->target = rebase(req->target, old_base, new_base);
+	req->path = rebase(req->path, old_base, new_base);
+	req->host = rebase(req->host, old_base, new_base);
+	req->content_type = rebase(req->content_type, old_base, new_base);
+	req->content_encoding = rebase(req->content_encoding, old_base, new_base);
+	for (size_t i = 0; i < req->n_headers; i++) {
+		req->headers[i].name = rebase(req->headers[i].name, old_base, new_base);
+		req->headers[i].value = rebase(req->headers[i].value, old_base, new_base);
+	}
 }

@@ -207,6 +207,11 @@ struct h1_response {
 int h1_parse_request(const char *buf, size_t len, struct h1_request *req,
 		     const struct h1_limits *lim);
 
+/* The head at old_base was copied to new_base: move req's slices with it.
+ * (A session copies each request head out of its read buffer, so the
+ * buffer can grow or compact while the request's slices stay valid.) */
+void h1_request_rebase(struct h1_request *req, const char *old_base, const char *new_base);
+
 /* Parse a response head. head_request: the request was HEAD, so the
  * response has no body whatever it declares (RFC 9112 §6.3). 1xx responses
  * parse as complete bodiless heads: the caller skips them and parses again.

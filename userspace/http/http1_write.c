@@ -114,7 +114,12 @@ size_t h1w_request_head_ex(char *buf, size_t cap, const struct h1_request *req, 
 
 	put(&o, req->method, req->method_len);
 	put(&o, " ", 1);
-	if (req->target_form == H1_TARGET_ABSOLUTE) {
+	if (edit && edit->target) {
+		for (size_t k = 0; k < edit->target_len; k++)
+			if (edit->target[k] <= ' ' || edit->target[k] == 0x7f)
+				o.bad = true; /* cannot split the request line */
+		put(&o, edit->target, edit->target_len);
+	} else if (req->target_form == H1_TARGET_ABSOLUTE) {
 		/* origin-form for the origin (RFC 9112 §3.2.1) */
 		if (req->path_len == 0 || req->path[0] != '/')
 			put(&o, "/", 1);
@@ -217,33 +222,58 @@ size_t h1w_chunk(char *buf, size_t cap, const void *data, size_t n)
 	return done(&o);
 }
 
-size_t h1w_error_response(char *buf, size_t cap, int status, const char *content_type,
-			  const char *body, size_t body_len, bool close)
+size_t h1w_reply(char *buf, size_t cap, const struct h1w_reply *r)
 {
 	struct out o = { buf, cap, 0, false };
 
-	if (status < 100 || status > 599 || (body_len && !body))
+	if (r->status < 100 || r->status > 599 || (r->body_len && !r->body))
 		return 0;
 	puts_(&o, "HTTP/1.1 ");
-	put_u64(&o, (uint64_t)status, 10);
+	put_u64(&o, (uint64_t)r->status, 10);
 	put(&o, " ", 1);
-	puts_(&o, h1w_reason(status));
+	puts_(&o, h1w_reason(r->status));
 	put(&o, "\r\n", 2);
-	if (content_type) {
-		for (const char *c = content_type; *c; c++)
+	if (r->content_type) {
+		for (const char *c = r->content_type; *c; c++)
 			if (!h1_is_field_vchar((unsigned char)*c))
 				return 0;
-		put_field(&o, "Content-Type", 12, content_type, strlen(content_type));
+		put_field(&o, "Content-Type", 12, r->content_type, strlen(r->content_type));
 	}
 	puts_(&o, "Content-Length: ");
-	put_u64(&o, body_len, 10);
+	put_u64(&o, r->body_len, 10);
 	puts_(&o, "\r\nCache-Control: no-store\r\n");
-	if (close)
+	if (r->retry_after_s > 0) {
+		puts_(&o, "Retry-After: ");
+		put_u64(&o, (uint64_t)r->retry_after_s, 10);
+		put(&o, "\r\n", 2);
+	}
+	if (r->gateway_error)
+		puts_(&o, "X-Aigw-Error: 1\r\n");
+	if (r->close)
 		puts_(&o, "Connection: close\r\n");
 	put(&o, "\r\n", 2);
-	if (body_len)
-		put(&o, body, body_len);
+	if (r->body_len)
+		put(&o, r->body, r->body_len);
 	return done(&o);
+}
+
+size_t h1w_error_response(char *buf, size_t cap, int status, const char *content_type,
+			  const char *body, size_t body_len, bool close)
+{
+	struct h1w_reply r = { .status = status, .content_type = content_type, .body = body,
+			       .body_len = body_len, .close = close };
+
+	return h1w_reply(buf, cap, &r);
+}
+
+size_t h1w_continue(char *buf, size_t cap)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	if (cap < sizeof(cont) - 1)
+		return 0;
+	memcpy(buf, cont, sizeof(cont) - 1);
+	return sizeof(cont) - 1;
 }
 
 const char *h1w_reason(int status)

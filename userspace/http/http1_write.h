@@ -38,6 +38,8 @@ struct h1w_edit {
 	size_t n_drop;
 	const struct h1_header *add; /* written after the copied fields */
 	size_t n_add;
+	const char *target; /* request only: this origin-form target instead */
+	size_t target_len;
 };
 
 /* The request head to send upstream, as HTTP/1.1: the method, the target
@@ -75,6 +77,21 @@ size_t h1w_chunk(char *buf, size_t cap, const void *data, size_t n);
  * Connection: close when close, then body. */
 size_t h1w_error_response(char *buf, size_t cap, int status, const char *content_type,
 			  const char *body, size_t body_len, bool close);
+
+/* The same, with the gateway's own extras. */
+struct h1w_reply {
+	int status;
+	const char *content_type; /* NULL = none */
+	const char *body;
+	size_t body_len;
+	bool close;               /* Connection: close */
+	int retry_after_s;        /* > 0: Retry-After */
+	bool gateway_error;       /* X-Aigw-Error: 1 (the gateway answered, not the provider) */
+};
+size_t h1w_reply(char *buf, size_t cap, const struct h1w_reply *r);
+
+/* "HTTP/1.1 100 Continue" (the gateway answers Expect itself). */
+size_t h1w_continue(char *buf, size_t cap);
 
 /* Standard reason phrase of a status ("Bad Request"), or "Unknown". */
 const char *h1w_reason(int status);

@@ -15,8 +15,11 @@
 
 static const char *const cfg_keys[] = {
 	"listen_port", "cgroup_root", "bpf_pin_dir", "state_dir", "log_dir", "control_socket",
-	"upstream_ca_file", "metrics_listen", "workers", "http", "providers", NULL,
+	"upstream_ca_file", "metrics_listen", "workers", "http", "providers", "overload", "audit",
+	NULL,
 };
+static const char *const cfg_overload_keys[] = { "max_connections", "max_buffered_bytes", NULL };
+static const char *const cfg_audit_keys[] = { "fsync", NULL };
 static const char *const cfg_provider_keys[] = { "hosts", "addresses", NULL };
 static const char *const cfg_address_keys[] = { "cidr", "port", NULL };
 
@@ -44,6 +47,7 @@ static const struct cfg_http_key cfg_http_table[] = {
 	CFG_HTTP32(first_byte_timeout_ms, CFG_DEFAULT_FIRST_BYTE_TIMEOUT_MS, 1,
 		   CFG_MAX_TIMEOUT_MS),
 	CFG_HTTP32(idle_timeout_ms, CFG_DEFAULT_IDLE_TIMEOUT_MS, 1, CFG_MAX_TIMEOUT_MS),
+	CFG_HTTP32(body_timeout_ms, CFG_DEFAULT_BODY_TIMEOUT_MS, 1, CFG_MAX_TIMEOUT_MS),
 };
 
 #define CFG_N_HTTP (sizeof(cfg_http_table) / sizeof(cfg_http_table[0]))
@@ -567,6 +571,74 @@ static int cfg_check_strings(struct jc_ctx *c, struct cfg_config *cfg)
 	return 0;
 }
 
+/* "overload": the gateway's own limits under load (proxy/overload.h). */
+static int cfg_parse_overload(struct jc_ctx *c, struct cfg_config *cfg, const cJSON *root)
+{
+	const cJSON *obj;
+	long long v;
+	int rc;
+
+	cfg->overload.max_connections = CFG_DEFAULT_MAX_CONNECTIONS;
+	cfg->overload.max_buffered_bytes = CFG_DEFAULT_MAX_BUFFERED_BYTES;
+	if (cfg->overload.max_buffered_bytes < cfg->http.max_body_bytes)
+		cfg->overload.max_buffered_bytes = cfg->http.max_body_bytes;
+	rc = jc_object(c, root, "overload", 0, cfg_overload_keys, &obj);
+	if (rc <= 0)
+		return rc;
+	size_t mk = jc_push_key(c, "overload");
+	if ((rc = jc_int(c, obj, "max_connections", 0, 1, CFG_MAX_CONNECTIONS, &v)) < 0)
+		return rc;
+	if (rc > 0)
+		cfg->overload.max_connections = (uint32_t)v;
+	if ((rc = jc_int(c, obj, "max_buffered_bytes", 0, 1, JC_INT_MAX, &v)) < 0)
+		return rc;
+	if (rc > 0)
+		cfg->overload.max_buffered_bytes = (uint64_t)v;
+	/* One body at its limit must fit, or no large request could pass. */
+	if (cfg->overload.max_buffered_bytes < cfg->http.max_body_bytes) {
+		jc_push_key(c, "max_buffered_bytes");
+		return jc_error(c, "%llu is below http.max_body_bytes (%llu): no request of the "
+				   "largest allowed size could ever be held",
+				(unsigned long long)cfg->overload.max_buffered_bytes,
+				(unsigned long long)cfg->http.max_body_bytes);
+	}
+	jc_pop(c, mk);
+	return 0;
+}
+
+/* "audit": {"fsync": "never" | "always" | N ms}. */
+static int cfg_parse_audit(struct jc_ctx *c, struct cfg_config *cfg, const cJSON *root)
+{
+	static const char *const modes[] = { "never", "always", NULL };
+	const cJSON *obj, *fs;
+	int rc;
+
+	cfg->audit_fsync_ms = CFG_AUDIT_FSYNC_NEVER;
+	rc = jc_object(c, root, "audit", 0, cfg_audit_keys, &obj);
+	if (rc <= 0)
+		return rc;
+	size_t mk = jc_push_key(c, "audit");
+	fs = cJSON_GetObjectItemCaseSensitive(obj, "fsync");
+	if (cJSON_IsNumber(fs)) {
+		long long v;
+
+		if ((rc = jc_int(c, obj, "fsync", 0, 1, CFG_MAX_TIMEOUT_MS, &v)) < 0)
+			return rc;
+		cfg->audit_fsync_ms = (int64_t)v;
+	} else if (fs) {
+		int m = 0;
+
+		size_t mf = jc_push_key(c, "fsync");
+
+		if (!cJSON_IsString(fs) || (m = jc_name_index(modes, fs->valuestring)) < 0)
+			return jc_error(c, "must be \"never\", \"always\", or a number of milliseconds");
+		jc_pop(c, mf);
+		cfg->audit_fsync_ms = m == 1 ? CFG_AUDIT_FSYNC_ALWAYS : CFG_AUDIT_FSYNC_NEVER;
+	}
+	jc_pop(c, mk);
+	return 0;
+}
+
 static int cfg_from_json(struct jc_ctx *c, const cJSON *root, struct cfg_config *cfg)
 {
 	long long v;
@@ -594,6 +666,10 @@ static int cfg_from_json(struct jc_ctx *c, const cJSON *root, struct cfg_config 
 		rc = cfg_parse_http(c, &cfg->http, root);
 	if (rc == 0)
 		rc = cfg_parse_providers(c, cfg, root);
+	if (rc == 0)
+		rc = cfg_parse_overload(c, cfg, root);
+	if (rc == 0)
+		rc = cfg_parse_audit(c, cfg, root);
 	return rc;
 }
 

@@ -35,6 +35,16 @@
 #define CFG_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
 #define CFG_DEFAULT_FIRST_BYTE_TIMEOUT_MS 300000
 #define CFG_DEFAULT_IDLE_TIMEOUT_MS 60000
+#define CFG_DEFAULT_BODY_TIMEOUT_MS 120000 /* the whole request body */
+
+/* "overload" (proxy/overload.h) */
+#define CFG_DEFAULT_MAX_CONNECTIONS 16384
+#define CFG_MAX_CONNECTIONS 1000000
+#define CFG_DEFAULT_MAX_BUFFERED_BYTES (512ULL * 1024 * 1024)
+
+/* "audit": {"fsync": ...}: never, after every record, or every N ms */
+#define CFG_AUDIT_FSYNC_NEVER 0
+#define CFG_AUDIT_FSYNC_ALWAYS (-1)
 
 #define CFG_MIN_REQUEST_LINE 64
 #define CFG_MAX_REQUEST_LINE (1024 * 1024)
@@ -82,6 +92,12 @@ struct cfg_http {
 	uint32_t handshake_timeout_ms;
 	uint32_t first_byte_timeout_ms;
 	uint32_t idle_timeout_ms;
+	uint32_t body_timeout_ms;
+};
+
+struct cfg_overload {
+	uint32_t max_connections;     /* open client connections */
+	uint64_t max_buffered_bytes;  /* request bodies held, all workers */
 };
 
 /* Owns every pointer; free with cfg_free. */
@@ -99,6 +115,8 @@ struct cfg_config {
 	socklen_t metrics_addrlen;            /* 0 if disabled */
 	int workers;             /* 0 = one per online CPU */
 	struct cfg_http http;
+	struct cfg_overload overload;
+	int64_t audit_fsync_ms;  /* CFG_AUDIT_FSYNC_NEVER / _ALWAYS, or ms > 0 */
 	struct cfg_provider *providers; /* in file order; index = provider id */
 	int n_providers;
 };

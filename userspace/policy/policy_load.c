@@ -1,5 +1,6 @@
 /* The policy set: load, validate whole, keep as one arena (policy_load.h). */
 #include "policy_load.h"
+#include "papi.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -131,7 +132,7 @@ static const char *const pol_keys[] = {
 };
 static const char *const pol_models_keys[] = { "allow", "deny", NULL };
 static const char *const pol_limits_keys[] = { "max_body_bytes", "max_tokens",
-					       "max_tokens_action", NULL };
+					       "max_tokens_action", "allow_uncounted", NULL };
 static const char *const pol_quota_keys[] = {
 	"token_budget", "window", "connects_per_second", "burst", "requests_per_minute",
 	"tokens_per_minute", "reject_over_budget_max_tokens", NULL,
@@ -354,6 +355,9 @@ static int pl_limits(struct pl *l, struct pol_policy *p, const cJSON *root)
 		}
 		lim->max_tokens_action = (enum pol_max_tokens_action)act;
 	}
+	if ((rc = pl_strings(l, obj, "allow_uncounted", "endpoint", papi_uncounted_name_check,
+			     &lim->allow_uncounted, &lim->n_allow_uncounted)) < 0)
+		return rc;
 	jc_pop(&l->jc, mk);
 	return 0;
 }

@@ -71,6 +71,11 @@ struct pol_limits {
 	uint64_t max_body_bytes; /* 0 = http.max_body_bytes of aigw.json (never above it) */
 	uint64_t max_tokens;     /* cap on a request's max_tokens; 0 = none */
 	enum pol_max_tokens_action max_tokens_action; /* default reject */
+	/* Endpoints whose tokens the gateway cannot count (papi.h), allowed by
+	 * name under a token budget or tokens_per_minute; "other" = paths no
+	 * API table documents. */
+	const char *const *allow_uncounted;
+	int n_allow_uncounted;
 };
 
 struct pol_quota {

@@ -1,6 +1,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -14,9 +15,10 @@
 #include "cgroup.h"
 #include "json_escape.h"
 #include "config.h"
+#include "overload.h"
 #include "log.h"
 #include "policy_load.h"
-#include "proxy.h"
+#include "session.h"
 #include "snapshot.h"
 #include "splice.h"
 #include "tls_clienthello.h"
@@ -24,7 +26,7 @@
 
 static const char *mode_name(const struct conn *c)
 {
-	if (c->px)
+	if (c->ses)
 		return "terminate";
 	if (c->sp)
 		return "splice";
@@ -48,8 +50,8 @@ void conn_close(struct conn *c, const char *why)
 		return;
 	if (c->sp)
 		splice_bytes(c, &up, &down);
-	else if (c->px)
-		proxy_bytes(c, &up, &down);
+	else if (c->ses)
+		ses_bytes(c, &up, &down);
 	log_info("close cgroup=/%s pid=%u comm=%s dst=%s sni=%s mode=%s up=%llu down=%llu ms=%llu "
 		 "reason=%s",
 		 c->cgroup, c->origin.pid, c->origin.comm, c->dst, c->sni[0] ? c->sni : "-",
@@ -71,8 +73,10 @@ void conn_close(struct conn *c, const char *why)
 			     (unsigned long long)(ev_now_ms(w->loop) - c->start_ms), why);
 	}
 	c->mode = CONN_CLOSED;
+	ev_timer_stop(w->loop, &c->timer);
 	splice_close(c);
-	proxy_free(c);
+	ses_free(c);
+	ovl_conn_close(w->sh->overload);
 	ev_io_del(w->loop, &c->cio);
 	close(c->cio.fd);
 	if (c->prev)
@@ -127,8 +131,8 @@ static void conn_decide(struct conn *c, bool is_tls)
 	if (!p || p->inspect == POL_INSPECT_OBSERVE)
 		return start_splice(c, "observe");
 	c->provider_id = is_tls && c->sni[0] ? provider_of_sni(sh->cfg, c->sni) : -1;
-	if (c->provider_id >= 0 && proxy_can_terminate(c->w, c->sni)) {
-		int rc = proxy_start(c);
+	if (c->provider_id >= 0 && ses_can_terminate(c->w, c->sni)) {
+		int rc = ses_start(c);
 
 		if (rc)
 			conn_reset(c, "cannot start TLS termination");
@@ -143,6 +147,20 @@ static void conn_decide(struct conn *c, bool is_tls)
 	start_splice(c, "non-provider");
 }
 
+/* No ClientHello in time: an observed connection is spliced anyway (it is
+ * not ours to judge), anything else closed. */
+static void on_classify_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct conn *c = t->data;
+
+	if (c->mode != CONN_CLASSIFY)
+		return;
+	if (c->policy && c->policy->inspect == POL_INSPECT_OBSERVE)
+		start_splice(c, "no ClientHello in time");
+	else
+		conn_close(c, "no ClientHello in time");
+}
+
 /* Peek (without consuming) until the ClientHello is complete, so the SNI
  * is known before we choose; the bytes stay in the socket for whoever reads
  * next (the splice, or OpenSSL). */
@@ -155,6 +173,7 @@ static void on_classify(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 
 	if (c->mode != CONN_CLASSIFY || !(events & EV_READ))
 		return;
+	ev_timer_stop(loop, &c->timer); /* re-armed below if the hello is not whole */
 	n = recv(c->cio.fd, buf, sizeof(buf), MSG_PEEK);
 	if (n == 0)
 		return conn_close(c, "client closed before sending");
@@ -166,8 +185,11 @@ static void on_classify(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	c->last_ms = ev_now_ms(loop);
 	switch (tch_parse(buf, n, &hello)) {
 	case TCH_NEED_MORE:
-		if ((size_t)n < sizeof(buf))
-			return; /* wait for the rest */
+		if ((size_t)n < sizeof(buf)) {
+			/* wait for the rest, from the connection's start */
+			ev_timer_at(loop, &c->timer, c->start_ms + c->w->sh->cfg->http.handshake_timeout_ms);
+			return;
+		}
 		return conn_decide(c, false);
 	case TCH_OK:
 		snprintf(c->sni, sizeof(c->sni), "%s", hello.sni);
@@ -175,6 +197,18 @@ static void on_classify(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	default: /* not TLS, or a malformed hello: not ours to judge */
 		return conn_decide(c, false);
 	}
+}
+
+/* The caller's executable, as the audit log names it. The process may be
+ * gone (or may exec later): this is what it was when it was accepted. */
+static void exe_of(uint32_t pid, char *out, size_t cap)
+{
+	char path[32];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	n = readlink(path, out, cap - 1);
+	out[n > 0 ? n : 0] = '\0';
 }
 
 void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
@@ -214,6 +248,8 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 		snprintf(c->cgroup, sizeof(c->cgroup), "?id=%llu",
 			 (unsigned long long)c->origin.cgroup_id);
 	c->origin.comm[AIGW_COMM_LEN - 1] = '\0';
+	exe_of(c->origin.pid, c->exe, sizeof(c->exe));
+	c->timer = (struct ev_timer){ .cb = on_classify_timeout, .data = c };
 	log_info("conn cgroup=/%s pid=%u comm=%s uid=%u dst=%s policy=%s provider=%s", c->cgroup,
 		 c->origin.pid, c->origin.comm, c->origin.uid, c->dst,
 		 c->policy ? c->policy->name : "?", cfg_provider_name(sh->cfg, (int)c->origin.provider_id));
@@ -223,6 +259,7 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 		w->conns->prev = c;
 	w->conns = c;
 	w->accepted++;
+	atomic_fetch_add_explicit(&sh->overload->connections, 1, memory_order_relaxed);
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Edge-triggered for the connection's whole life: later modes only
@@ -231,28 +268,6 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 		return conn_reset(c, "epoll");
 	/* The ClientHello may already be there. */
 	on_classify(w->loop, &c->cio, EV_READ);
-}
-
-void conn_sweep(struct worker *w)
-{
-	uint64_t now = ev_now_ms(w->loop);
-	struct conn *c = w->conns, *next;
-
-	for (; c; c = next) {
-		next = c->next;
-		if (c->mode == CONN_CLASSIFY) {
-			if (now - c->start_ms > w->sh->cfg->http.handshake_timeout_ms) {
-				if (c->policy && c->policy->inspect == POL_INSPECT_OBSERVE)
-					start_splice(c, "no ClientHello in time");
-				else
-					conn_close(c, "no ClientHello in time");
-			}
-		} else if (c->mode == CONN_SPLICE) {
-			splice_sweep(c, now);
-		} else if (c->mode == CONN_PROXY) {
-			proxy_sweep(c, now);
-		}
-	}
 }
 
 void conn_close_all(struct worker *w)

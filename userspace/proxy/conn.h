@@ -4,9 +4,9 @@
  * by the caller's policy and the SNI, between three ways on:
  *   splice  (splice.c)  bytes relayed to the original destination unchanged:
  *                       "observe" policies, non-provider SNI, non-TLS;
- *   proxy   (proxy.c)   TLS terminated with a leaf of the local CA, HTTP/1.1
- *                       parsed, the policy applied, forwarded over verified
- *                       TLS;
+ *   proxy   (session.c, exchange.c)  TLS terminated with a leaf of the
+ *                       local CA, HTTP/1.1 parsed, the request pipeline
+ *                       applied, forwarded over verified TLS;
  *   refuse              closed at once (non_provider_tls: refuse).
  * The struct is shared by those files; nothing outside them touches it. */
 #ifndef AIGW_CONN_H
@@ -23,10 +23,11 @@ struct worker;
 struct snap;
 struct pol_policy;
 struct splice;
-struct proxy;
+struct session;
 
 #define CONN_SNI_MAX 256
 #define CONN_CGROUP_MAX 256
+#define CONN_EXE_MAX 256
 /* Bytes peeked for the ClientHello; a larger hello is treated as opaque. */
 #define CONN_HELLO_MAX 16384
 
@@ -36,7 +37,8 @@ struct conn {
 	struct ev_io cio;          /* client socket */
 	struct ev_deferred reaper; /* frees after the current event batch */
 	struct worker *w;
-	struct conn *prev, *next;  /* the worker's list, for timeouts */
+	struct ev_timer timer;     /* classify: no ClientHello in time */
+	struct conn *prev, *next;  /* the worker's list (shutdown closes all) */
 	enum conn_mode mode;
 	uint64_t start_ms;
 	uint64_t last_ms;          /* last progress, for idle timeouts */
@@ -47,8 +49,9 @@ struct conn {
 	char dst[64];              /* original destination, printable */
 	char cgroup[CONN_CGROUP_MAX];
 	char sni[CONN_SNI_MAX];
+	char exe[CONN_EXE_MAX];    /* /proc/PID/exe at accept, "" if gone */
 	struct splice *sp;         /* CONN_SPLICE */
-	struct proxy *px;          /* CONN_PROXY */
+	struct session *ses;       /* CONN_PROXY */
 };
 
 /* Take ownership of an accepted, non-blocking client fd. */
@@ -59,8 +62,6 @@ void conn_close(struct conn *c, const char *why);
 /* The same with a TCP reset, so the client sees an error, not an EOF. */
 void conn_reset(struct conn *c, const char *why);
 
-/* Close connections whose timeouts have passed. */
-void conn_sweep(struct worker *w);
 void conn_close_all(struct worker *w);
 
 #endif

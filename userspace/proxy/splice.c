@@ -14,6 +14,7 @@
 
 struct splice {
 	struct ev_io uio; /* upstream socket */
+	struct ev_timer timer; /* connect, then idle */
 	bool connected;
 	struct relay_dir up;   /* client -> upstream */
 	struct relay_dir down; /* upstream -> client */
@@ -31,6 +32,9 @@ static void splice_pump(struct conn *c, bool client_side, uint32_t events)
 	struct relay_dir *to_self = client_side ? &sp->down : &sp->up;
 
 	c->last_ms = ev_now_ms(c->w->loop);
+	/* Idle is measured from the last progress; the timer catches up lazily
+	 * (on_timeout re-arms for the rest), so a busy stream costs no heap
+	 * operation per read. */
 	if ((events & EV_READ) && relay_pump(from_self, self, other) == RELAY_ERROR)
 		return conn_close(c, "socket error");
 	if ((events & EV_WRITE) && relay_pump(to_self, other, self) == RELAY_ERROR)
@@ -67,8 +71,26 @@ static void on_upstream(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	if (!(events & (EV_WRITE | EV_HUP)))
 		return;
 	sp->connected = true;
+	ev_timer_in(c->w->loop, &sp->timer, c->w->sh->splice_idle_timeout_ms);
 	/* Both directions once: the client may have written while we connected. */
 	splice_pump(c, true, EV_READ | EV_WRITE);
+}
+
+static void on_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct conn *c = t->data;
+	struct splice *sp = c->sp;
+	uint64_t idle = c->w->sh->splice_idle_timeout_ms, now = ev_now_ms(loop);
+
+	if (c->mode != CONN_SPLICE)
+		return;
+	if (!sp->connected)
+		return conn_reset(c, "upstream connect timeout");
+	if (now - c->last_ms < idle) {
+		ev_timer_at(loop, t, c->last_ms + idle);
+		return;
+	}
+	conn_close(c, "idle timeout");
 }
 
 int splice_start(struct conn *c)
@@ -87,7 +109,9 @@ int splice_start(struct conn *c)
 		return fd;
 	}
 	sp->uio = (struct ev_io){ .fd = fd, .cb = on_upstream, .data = c };
+	sp->timer = (struct ev_timer){ .cb = on_timeout, .data = c };
 	c->sp = sp;
+	ev_timer_in(c->w->loop, &sp->timer, c->w->sh->connect_timeout_ms);
 	c->mode = CONN_SPLICE;
 	c->cio.cb = on_client;
 	/* The client fd is already registered, edge-triggered, by conn.c. */
@@ -100,7 +124,10 @@ void splice_close(struct conn *c)
 {
 	struct splice *sp = c->sp;
 
-	if (!sp || sp->uio.fd < 0)
+	if (!sp)
+		return;
+	ev_timer_stop(c->w->loop, &sp->timer);
+	if (sp->uio.fd < 0)
 		return;
 	ev_io_del(c->w->loop, &sp->uio);
 	close(sp->uio.fd);
@@ -111,21 +138,6 @@ void splice_free(struct conn *c)
 {
 	free(c->sp);
 	c->sp = NULL;
-}
-
-bool splice_sweep(struct conn *c, uint64_t now_ms)
-{
-	const struct wk_shared *sh = c->w->sh;
-
-	if (!c->sp->connected && now_ms - c->start_ms > sh->connect_timeout_ms) {
-		conn_reset(c, "upstream connect timeout");
-		return true;
-	}
-	if (c->sp->connected && now_ms - c->last_ms > sh->splice_idle_timeout_ms) {
-		conn_close(c, "idle timeout");
-		return true;
-	}
-	return false;
 }
 
 void splice_bytes(const struct conn *c, uint64_t *up, uint64_t *down)

@@ -17,7 +17,6 @@ int splice_start(struct conn *c);
 void splice_close(struct conn *c);
 void splice_free(struct conn *c);
 /* Timeout check: true if it closed the connection. */
-bool splice_sweep(struct conn *c, uint64_t now_ms);
 /* Bytes relayed so far: client->upstream, upstream->client. */
 void splice_bytes(const struct conn *c, uint64_t *up, uint64_t *down);
 

@@ -21,6 +21,7 @@ static void up_free(struct ev_deferred *d)
 
 static void up_close(struct worker *w, struct upconn *u)
 {
+	ev_timer_stop(w->loop, &u->idle_timer);
 	if (u->io.fd >= 0) {
 		ev_io_del(w->loop, &u->io);
 		close(u->io.fd);
@@ -47,6 +48,15 @@ static void pool_unlink(struct up_pool *pool, struct upconn *u)
 	pool->n_idle--;
 }
 
+/* Idle in the pool for idle_ms: close it. */
+static void on_idle_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct upconn *u = t->data;
+
+	pool_unlink(&u->w->upstreams, u);
+	up_close(u->w, u);
+}
+
 static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct upconn *u = io->data;
@@ -66,9 +76,11 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	}
 }
 
-int up_pool_init(struct up_pool *pool, const char *extra_ca_file, char *err, size_t errlen)
+int up_pool_init(struct up_pool *pool, const char *extra_ca_file, uint32_t idle_ms, char *err,
+		 size_t errlen)
 {
 	memset(pool, 0, sizeof(*pool));
+	pool->idle_ms = idle_ms;
 	pool->ctx = tup_ctx_new(extra_ca_file, err, errlen);
 	if (!pool->ctx)
 		return -EINVAL;
@@ -111,6 +123,7 @@ struct upconn *up_acquire(struct worker *w, struct up_pool *pool, const uint8_t 
 	for (u = pool->idle; u; u = u->next) {
 		if (same_target(u, addr, port, sni)) {
 			pool_unlink(pool, u);
+			ev_timer_stop(w->loop, &u->idle_timer);
 			u->owner = owner;
 			u->on_event = on_event;
 			u->reused = true;
@@ -122,6 +135,7 @@ struct upconn *up_acquire(struct worker *w, struct up_pool *pool, const uint8_t 
 		return NULL;
 	u->w = w;
 	u->io.fd = -1;
+	u->idle_timer.data = u;
 	memcpy(u->addr, addr, 16);
 	u->port = port;
 	snprintf(u->sni, sizeof(u->sni), "%s", sni);
@@ -200,17 +214,7 @@ void up_release(struct worker *w, struct up_pool *pool, struct upconn *u, bool r
 		pool->idle->prev = u;
 	pool->idle = u;
 	pool->n_idle++;
+	u->idle_timer.cb = on_idle_timeout;
+	ev_timer_in(w->loop, &u->idle_timer, pool->idle_ms);
 }
 
-void up_pool_sweep(struct worker *w, struct up_pool *pool, uint64_t now_ms, uint64_t idle_ms)
-{
-	struct upconn *u = pool->idle, *next;
-
-	for (; u; u = next) {
-		next = u->next;
-		if (now_ms - u->idle_since_ms > idle_ms) {
-			pool_unlink(pool, u);
-			up_close(w, u);
-		}
-	}
-}

@@ -32,6 +32,7 @@ struct upconn {
 	bool writable;            /* an EV_WRITE edge was seen (connect done) */
 	bool reused;              /* taken from the pool */
 	uint64_t idle_since_ms;
+	struct ev_timer idle_timer; /* closes it after idle_ms in the pool */
 	uint8_t addr[16];
 	uint16_t port;
 	char sni[UP_SNI_MAX];
@@ -41,11 +42,13 @@ struct upconn {
 struct up_pool {
 	struct upconn *idle; /* most recently used first */
 	int n_idle;
+	uint32_t idle_ms;    /* how long an idle connection is kept */
 	SSL_CTX *ctx;        /* verifying client context */
 	struct tup_sessions *sessions;
 };
 
-int up_pool_init(struct up_pool *pool, const char *extra_ca_file, char *err, size_t errlen);
+int up_pool_init(struct up_pool *pool, const char *extra_ca_file, uint32_t idle_ms, char *err,
+		 size_t errlen);
 void up_pool_free(struct worker *w, struct up_pool *pool);
 
 /* An idle connection to (addr, port, sni) from the pool, or a new one
@@ -59,8 +62,5 @@ int up_progress(struct up_pool *pool, struct upconn *u);
 
 /* Done with it: back to the pool if reusable, else closed. */
 void up_release(struct worker *w, struct up_pool *pool, struct upconn *u, bool reusable);
-
-/* Close idle connections older than idle_ms. */
-void up_pool_sweep(struct worker *w, struct up_pool *pool, uint64_t now_ms, uint64_t idle_ms);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,14 @@
 #include "audit.h"
 #include "conn.h"
 #include "log.h"
-#include "proxy.h"
+#include "session.h"
+#include "overload.h"
 #include "req_metrics.h"
 #include "snapshot.h"
 
 #define WK_LISTEN_BACKLOG 4096
-#define WK_TICK_MS 1000
+#define WK_ACCEPT_PAUSE_MS 100
+#define WK_EMFILE_LOG_MS 10000 /* one "out of file descriptors" line per 10 s */
 
 static int listen_on(const struct sockaddr *sa, socklen_t sl, char *err, size_t errlen)
 {
@@ -44,31 +47,59 @@ fail:
 	return -1;
 }
 
+static void pause_accepting(struct worker *w)
+{
+	if (w->accept_paused)
+		return;
+	ev_io_mod(w->loop, &w->lis4, 0);
+	ev_io_mod(w->loop, &w->lis6, 0);
+	w->accept_paused = true;
+	ev_timer_in(w->loop, &w->accept_pause, WK_ACCEPT_PAUSE_MS);
+}
+
+static void resume_accepting(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct worker *w = t->data;
+
+	w->accept_paused = false;
+	/* Level-triggered: a backlog that filled meanwhile wakes us at once. */
+	ev_io_mod(loop, &w->lis4, EV_READ);
+	ev_io_mod(loop, &w->lis6, EV_READ);
+}
+
 static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct worker *w = io->data;
+	struct ovl *ovl = w->sh->overload;
 
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t pl = sizeof(peer);
-		int fd = accept4(io->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
 
+		if (atomic_load_explicit(&ovl->connections, memory_order_relaxed) >=
+		    ovl->max_connections) {
+			atomic_fetch_add_explicit(&ovl->paused_accepts, 1, memory_order_relaxed);
+			pause_accepting(w);
+			return;
+		}
+		fd = accept4(io->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_err("accept: %s", strerror(errno));
+			if (errno == EMFILE || errno == ENFILE) {
+				uint64_t now = ev_now_ms(loop);
+
+				if (now - w->emfile_logged_ms >= WK_EMFILE_LOG_MS) {
+					log_err("accept: %s; pausing accepts for %d ms (raise the "
+						"file limit, or lower overload.max_connections)",
+						strerror(errno), WK_ACCEPT_PAUSE_MS);
+					w->emfile_logged_ms = now;
+				}
+				pause_accepting(w);
+			}
 			return;
 		}
 		conn_accept(w, fd, (struct sockaddr *)&peer);
 	}
-}
-
-static void on_tick(struct ev_loop *loop, void *arg)
-{
-	struct worker *w = arg;
-
-	conn_sweep(w);
-	proxy_worker_sweep(w, ev_now_ms(loop));
-	uacc_flush(&w->usage, w->sh->usage_map_fd);
 }
 
 /* Each turn: pick up a newly published policy snapshot (one atomic load). */
@@ -91,7 +122,6 @@ static void *worker_main(void *arg)
 	if (rc)
 		log_err("worker %d: event loop: %s", w->id, strerror(-rc));
 	conn_close_all(w);
-	uacc_flush(&w->usage, w->sh->usage_map_fd);
 	audit_flush(w->audit);
 	snap_put(w->snap);
 	w->snap = NULL;
@@ -126,8 +156,8 @@ int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err
 		snprintf(err, errlen, "epoll: %s", strerror(errno));
 		goto fail;
 	}
-	ev_set_tick(w->loop, WK_TICK_MS, on_tick, w);
 	ev_set_turn(w->loop, on_turn, w);
+	w->accept_pause = (struct ev_timer){ .cb = resume_accepting, .data = w };
 	w->audit = malloc(sizeof(*w->audit));
 	if (!w->audit) {
 		snprintf(err, errlen, "out of memory");
@@ -140,7 +170,10 @@ int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err
 		goto fail;
 	}
 	snap_worker_turn(sh->policies, id, &w->snap);
-	if (proxy_worker_init(w, err, errlen))
+	pl_env_init(&w->pl, sh->cfg, sh->acct, sh->rates, sh->prices);
+	w->rlog = (struct rlog){ .audit = sh->audit_fd >= 0 ? w->audit : NULL,
+				 .metrics = w->metrics, .run_id = sh->run_id };
+	if (ses_worker_init(w, err, errlen))
 		goto fail;
 	if (pthread_create(&w->thread, NULL, worker_main, w)) {
 		snprintf(err, errlen, "thread: %s", strerror(errno));
@@ -165,7 +198,8 @@ void worker_stop(struct worker *w)
 		return;
 	ev_stop(w->loop);
 	pthread_join(w->thread, NULL);
-	proxy_worker_free(w);
+	ses_worker_free(w);
+	pl_env_free(&w->pl);
 	free(w->audit);
 	free(w->metrics);
 	close(w->lis4.fd);

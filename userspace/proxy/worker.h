@@ -1,5 +1,9 @@
 /* Worker threads: one per core, each with its own event loop, its own
  * SO_REUSEPORT listeners on 127.0.0.1 and ::1, and its own connections.
+ * A worker stops accepting for WK_ACCEPT_PAUSE_MS when the process is out
+ * of file descriptors or at the overload connection ceiling (nginx and
+ * HAProxy do the same), rather than spinning on a listener that stays
+ * readable.
  * Workers share nothing writable; what they read is in struct wk_shared,
  * which the daemon fills before starting them and does not change after. */
 #ifndef AIGW_WORKER_H
@@ -11,7 +15,8 @@
 
 #include "ev.h"
 #include "upstream.h"
-#include "usage_account.h"
+#include "pipeline.h"
+#include "request_log.h"
 
 struct conn;
 struct cfg_config;
@@ -31,14 +36,16 @@ struct wk_shared {
 	int audit_fd;               /* log_dir/audit.jsonl, -1 = off */
 	const struct price_table *prices; /* cost of tokens; NULL = none */
 	struct rl_table *rates;     /* per-minute limits, shared through atomics */
+	struct acct *acct;          /* usage per cgroup, shared through atomics */
+	struct ovl *overload;       /* body and connection budgets, atomics */
 	uint16_t listen_port;
 	int origin_map_fd;      /* origin_by_addr */
-	int usage_map_fd;       /* cgroup_usage: the daemon writes, workers add to it */
 	int cg_mount_fd;        /* cgroup2 mount, for id -> path */
 	const char *cg_mount;
 	uint32_t connect_timeout_ms;
 	uint32_t splice_idle_timeout_ms;
 	uint32_t relay_buf_bytes;   /* per direction */
+	uint32_t run_id;            /* daemon start (unix s): request ids unique across runs */
 };
 
 struct worker {
@@ -52,9 +59,12 @@ struct worker {
 	struct tca_leaf_cache *leaves; /* minted certificates, per SNI */
 	struct up_pool upstreams;
 	struct audit_buf *audit;
-	struct uacc_pending usage; /* deltas for cgroup_usage, flushed each tick */
 	struct rqm_table *metrics; /* this worker's request metrics */
-	uint64_t accepted, no_origin;
+	struct pl_env pl;          /* the request pipeline's per-worker state */
+	struct rlog rlog;          /* where finished requests are recorded */
+	struct ev_timer accept_pause; /* accepting resumes when it fires */
+	bool accept_paused;
+	uint64_t accepted, no_origin, emfile_logged_ms;
 };
 
 /* Bind the listeners (errors are reported here, synchronously) and start

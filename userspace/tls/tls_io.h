@@ -1,0 +1,27 @@
+/* Non-blocking TLS reads and writes over the gateway's buffers, the same for
+ * the client leg and the upstream leg. */
+#ifndef AIGW_TLS_IO_H
+#define AIGW_TLS_IO_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+enum tio { TIO_DONE, TIO_WANT, TIO_EOF, TIO_ERR };
+
+/* What an SSL_* return means for us. An EOF without close_notify counts as
+ * an EOF: the HTTP framing says whether the message was whole. */
+enum tio tio_result(SSL *ssl, int rc);
+
+/* Read once into the room at the end of b (none: TIO_DONE, *got 0). */
+enum tio tio_read(SSL *ssl, struct buf *b, size_t *got);
+
+/* Write b[off..len) out; TIO_DONE when all of it went. *count += bytes. */
+enum tio tio_flush(SSL *ssl, struct buf *b, uint64_t *count);
+
+/* Write data[*off..len) out, advancing *off. */
+enum tio tio_write(SSL *ssl, const char *data, size_t len, size_t *off, uint64_t *count);
+
+#endif
