@@ -23,9 +23,18 @@ void jt_init(struct jt_tape *t)
 	memset(t, 0, sizeof(*t));
 }
 
+void jt_init_fixed(struct jt_tape *t, struct jt_node *nodes, uint32_t cap)
+{
+	memset(t, 0, sizeof(*t));
+	t->n = nodes;
+	t->cap = cap;
+	t->fixed = true;
+}
+
 void jt_free(struct jt_tape *t)
 {
-	free(t->n);
+	if (!t->fixed)
+		free(t->n);
 	free(t->keys);
 	memset(t, 0, sizeof(*t));
 }
@@ -55,6 +64,8 @@ static int fail(struct jt_tape *t, enum jt_err e, size_t off)
 static int push_node(struct jt_tape *t, uint8_t type, size_t start)
 {
 	if (t->count == t->cap) {
+		if (t->fixed)
+			return -1;
 		uint32_t cap = t->cap ? t->cap * 2 : JT_INITIAL_NODES;
 		struct jt_node *n = realloc(t->n, (size_t)cap * sizeof(*n));
 
@@ -138,6 +149,16 @@ static size_t utf8_seq(const unsigned char *s, size_t i, size_t len)
 	return n;
 }
 
+/* Eight bytes at a time: is any of them '"', '\\', a control byte or not
+ * ASCII? (The classic has-zero-byte trick on x ^ pattern.) */
+static inline bool swar_special(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | (x - ones * 0x20) | x) & highs;
+}
+
 /* A string starting at the quote s[i]; returns the index past its closing
  * quote, or 0 on error (t->err set). */
 static size_t scan_string(struct jt_tape *t, const char *text, size_t i, size_t len,
@@ -146,7 +167,21 @@ static size_t scan_string(struct jt_tape *t, const char *text, size_t i, size_t 
 	const unsigned char *s = (const unsigned char *)text;
 
 	for (i++; i < len;) {
-		unsigned char c = s[i];
+		unsigned char c;
+
+		/* Most of a body is plain text inside strings: skip it eight
+		 * bytes at a time. */
+		while (i + 8 <= len) {
+			uint64_t x;
+
+			memcpy(&x, s + i, 8);
+			if (swar_special(x))
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		c = s[i];
 
 		if (c == '"')
 			return i + 1;
@@ -369,11 +404,22 @@ bool jt_str_eq(const struct jt_tape *t, int i, const char *want)
 double jt_num(const struct jt_tape *t, int i)
 {
 	const struct jt_node *nd = &t->n[i];
+	const char *p = t->text + nd->start;
 	char buf[64];
 	size_t n = nd->len;
 
 	if (nd->type != JT_NUMBER)
 		return 0;
+	/* The usual case, a small non-negative integer, without strtod. */
+	if (n <= 15) {
+		uint64_t v = 0;
+		size_t k = 0;
+
+		while (k < n && p[k] >= '0' && p[k] <= '9')
+			v = v * 10 + (uint64_t)(p[k++] - '0');
+		if (k == n)
+			return (double)v;
+	}
 	if (n >= sizeof(buf)) {
 		/* A long mantissa: its magnitude is what matters here. */
 		char *d = malloc(n + 1);

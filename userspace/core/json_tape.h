@@ -72,9 +72,13 @@ struct jt_tape {
 	/* scratch for duplicate-key checks of large objects (reused) */
 	struct jt_keyref *keys;
 	uint32_t keys_cap;
+	bool fixed;     /* n is the caller's, never grown */
 };
 
 void jt_init(struct jt_tape *t);
+/* A tape on caller memory of cap nodes that never allocates them (a text
+ * with more values fails with JT_ERR_NOMEM); for small, bounded texts. */
+void jt_init_fixed(struct jt_tape *t, struct jt_node *nodes, uint32_t cap);
 void jt_free(struct jt_tape *t);
 
 /* Parse text[0..len) as one JSON value. Returns 0, or -EINVAL (t->err and

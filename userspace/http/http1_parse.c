@@ -165,7 +165,7 @@ bool h1_list_next(const char *v, size_t len, size_t *pos, const char **elem, siz
 	return false;
 }
 
-static bool list_has_n(const char *v, size_t len, const char *tok, size_t tok_len)
+bool h1_list_has_n(const char *v, size_t len, const char *tok, size_t tok_len)
 {
 	size_t pos = 0, n;
 	const char *e;
@@ -178,7 +178,7 @@ static bool list_has_n(const char *v, size_t len, const char *tok, size_t tok_le
 
 bool h1_list_has(const char *v, size_t len, const char *tok)
 {
-	return list_has_n(v, len, tok, strlen(tok));
+	return h1_list_has_n(v, len, tok, strlen(tok));
 }
 
 int h1_header_find(const struct h1_header *h, size_t n, const char *name, size_t from)
@@ -191,20 +191,27 @@ int h1_header_find(const struct h1_header *h, size_t n, const char *name, size_t
 	return -1;
 }
 
+bool h1_is_hop_by_hop_name(const char *name, size_t len)
+{
+	/* RFC 9110 §7.6.1 plus the non-standard Keep-Alive / Proxy-Connection;
+	 * by length first, as this runs for every field of every head. */
+	switch (len) {
+	case 2: return eq_ci(name, len, "te");
+	case 7: return eq_ci(name, len, "upgrade") || eq_ci(name, len, "trailer");
+	case 10: return eq_ci(name, len, "connection") || eq_ci(name, len, "keep-alive");
+	case 16: return eq_ci(name, len, "proxy-connection");
+	case 17: return eq_ci(name, len, "transfer-encoding");
+	default: return false;
+	}
+}
+
 bool h1_is_hop_by_hop(const char *name, size_t name_len, const struct h1_header *hdrs, size_t n)
 {
-	/* RFC 9110 §7.6.1 plus the non-standard Keep-Alive / Proxy-Connection. */
-	static const char *const fixed[] = {
-		"connection", "keep-alive", "proxy-connection", "te",
-		"transfer-encoding", "upgrade", "trailer",
-	};
-
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		if (eq_ci(name, name_len, fixed[i]))
-			return true;
+	if (h1_is_hop_by_hop_name(name, name_len))
+		return true;
 	for (size_t i = 0; i < n; i++)
 		if (eq_ci(hdrs[i].name, hdrs[i].name_len, "connection") &&
-		    list_has_n(hdrs[i].value, hdrs[i].value_len, name, name_len))
+		    h1_list_has_n(hdrs[i].value, hdrs[i].value_len, name, name_len))
 			return true;
 	return false;
 }
@@ -571,7 +578,7 @@ static int collect_facts(struct scan *s, const struct h1_header *h, size_t n, bo
 		case 6:
 			/* 9110 §10.1.1: only 100-continue, only from HTTP/1.1. */
 			if (request && minor == 1 && eq_ci(nm, nl, "expect") &&
-			    list_has_n(v, vl, "100-continue", 12))
+			    h1_list_has_n(v, vl, "100-continue", 12))
 				f->expect_continue = true;
 			break;
 		case 7:

@@ -281,11 +281,14 @@ bool h1_list_next(const char *v, size_t len, size_t *pos, const char **elem, siz
 
 /* Does the list contain tok (case-insensitive, whole element)? */
 bool h1_list_has(const char *v, size_t len, const char *tok);
+bool h1_list_has_n(const char *v, size_t len, const char *tok, size_t tok_len);
 
 /* Is the field hop-by-hop (RFC 9110 §7.6.1): Connection, Keep-Alive,
  * Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer, or a name
  * listed in any Connection field of hdrs? */
 bool h1_is_hop_by_hop(const char *name, size_t name_len, const struct h1_header *hdrs, size_t n);
+/* Only the fixed list (no Connection lookup). */
+bool h1_is_hop_by_hop_name(const char *name, size_t len);
 
 /* Byte classes, exposed for the writer and the tests. */
 bool h1_is_tchar(unsigned char c);

@@ -75,13 +75,31 @@ static bool edit_adds(const struct h1w_edit *e, const char *lit)
 	return false;
 }
 
-/* Copy the end-to-end fields. skip_extra: a field we re-emit ourselves. */
+/* Copy the end-to-end fields. skip_extra: a field we re-emit ourselves.
+ * The Connection fields are found once, not once per field. */
 static void copy_fields(struct out *o, const struct h1_header *h, size_t n,
 			const struct h1w_edit *e, const char *skip_extra)
 {
+	const struct h1_header *conn[8];
+	size_t n_conn = 0;
+	bool many = false;
+
+	for (size_t i = 0; i < n; i++)
+		if (name_is(&h[i], "connection")) {
+			if (n_conn < 8)
+				conn[n_conn++] = &h[i];
+			else
+				many = true;
+		}
 	for (size_t i = 0; i < n; i++) {
-		if (name_is(&h[i], "content-length") || (skip_extra && name_is(&h[i], skip_extra)) ||
-		    h1_is_hop_by_hop(h[i].name, h[i].name_len, h, n) || edit_drops(e, &h[i]))
+		bool hop = h1_is_hop_by_hop_name(h[i].name, h[i].name_len);
+
+		for (size_t k = 0; k < n_conn && !hop; k++)
+			hop = h1_list_has_n(conn[k]->value, conn[k]->value_len, h[i].name, h[i].name_len);
+		if (!hop && many)
+			hop = h1_is_hop_by_hop(h[i].name, h[i].name_len, h, n);
+		if (hop || name_is(&h[i], "content-length") ||
+		    (skip_extra && name_is(&h[i], skip_extra)) || edit_drops(e, &h[i]))
 			continue;
 		put_field(o, h[i].name, h[i].name_len, h[i].value, h[i].value_len);
 	}

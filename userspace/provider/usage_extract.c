@@ -2,6 +2,8 @@
 #include "usage_extract.h"
 
 #include <cjson/cJSON.h>
+
+#include "json_tape.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,51 +437,62 @@ struct counts {
 	uint64_t in, out, cr, cw;
 };
 
-static bool num(const cJSON *o, const char *name, uint64_t *v)
+/* A count the provider reported: a non-negative integer a double holds. */
+static bool num(const struct jt_tape *t, int obj, const char *name, uint64_t *v)
 {
-	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
+	int j = jt_get(t, obj, name);
+	double d;
 
-	if (!cJSON_IsNumber(j) || !(j->valuedouble >= 0) || j->valuedouble >= (double)UX_MAX_COUNT)
+	if (j < 0 || jt_type(t, j) != JT_NUMBER)
 		return false;
-	*v = (uint64_t)j->valuedouble;
+	d = jt_num(t, j);
+	if (!(d >= 0) || d >= (double)UX_MAX_COUNT)
+		return false;
+	*v = (uint64_t)d;
 	return true;
 }
 
-static bool num2(const cJSON *o, const char *obj, const char *name, uint64_t *v)
+static bool num2(const struct jt_tape *t, int obj, const char *sub, const char *name, uint64_t *v)
 {
-	return num(cJSON_GetObjectItemCaseSensitive(o, obj), name, v);
+	int o = jt_get(t, obj, sub);
+
+	return o >= 0 && num(t, o, name, v);
 }
 
-/* Parse one usage copy; fields it has override those already in c. */
+/* Nodes for one usage object copy (UX_USAGE_MAX bytes of JSON). */
+#define UX_USAGE_NODES 512
+
 static void parse_usage(const char *buf, size_t len, struct counts *c)
 {
-	cJSON *u;
+	struct jt_node nodes[UX_USAGE_NODES];
+	struct jt_tape t;
 	uint64_t v, cand = 0, th = 0;
 	bool has_cand, has_th;
 
 	if (!len)
 		return;
-	u = cJSON_ParseWithLength(buf, len);
-	if (!cJSON_IsObject(u))
-		goto out;
-	if (num(u, "prompt_tokens", &v) || num(u, "input_tokens", &v) ||
-	    num(u, "promptTokenCount", &v))
+	jt_init_fixed(&t, nodes, UX_USAGE_NODES);
+	/* The copy is the provider's usage object as sent; one it could not
+	 * have meant unambiguously (or too large to hold) counts as absent,
+	 * and the response is estimated. */
+	if (jt_parse(&t, buf, len) || jt_type(&t, 0) != JT_OBJECT)
+		return;
+	if (num(&t, 0, "prompt_tokens", &v) || num(&t, 0, "input_tokens", &v) ||
+	    num(&t, 0, "promptTokenCount", &v))
 		c->has_in = true, c->in = v;
-	if (num(u, "completion_tokens", &v) || num(u, "output_tokens", &v))
+	if (num(&t, 0, "completion_tokens", &v) || num(&t, 0, "output_tokens", &v))
 		c->has_out = true, c->out = v;
 	/* Gemini bills thinking as output; both counts may be absent (0). */
-	has_cand = num(u, "candidatesTokenCount", &cand);
-	has_th = num(u, "thoughtsTokenCount", &th);
+	has_cand = num(&t, 0, "candidatesTokenCount", &cand);
+	has_th = num(&t, 0, "thoughtsTokenCount", &th);
 	if (has_cand || has_th)
 		c->has_out = true, c->out = cand + th;
-	if (num2(u, "prompt_tokens_details", "cached_tokens", &v) ||
-	    num2(u, "input_tokens_details", "cached_tokens", &v) ||
-	    num(u, "cache_read_input_tokens", &v) || num(u, "cachedContentTokenCount", &v))
+	if (num2(&t, 0, "prompt_tokens_details", "cached_tokens", &v) ||
+	    num2(&t, 0, "input_tokens_details", "cached_tokens", &v) ||
+	    num(&t, 0, "cache_read_input_tokens", &v) || num(&t, 0, "cachedContentTokenCount", &v))
 		c->has_cr = true, c->cr = v;
-	if (num(u, "cache_creation_input_tokens", &v))
+	if (num(&t, 0, "cache_creation_input_tokens", &v))
 		c->has_cw = true, c->cw = v;
-out:
-	cJSON_Delete(u);
 }
 
 static uint64_t est(uint64_t bytes)
