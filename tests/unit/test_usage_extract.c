@@ -1,6 +1,6 @@
 /* Usage extraction: every format in JSON and SSE, split at every byte,
  * gzip / deflate, estimates, the scanner's decoys and limits, and the
- * include_usage injection. */
+ * usage-only event of an include_usage stream. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -446,78 +446,6 @@ static void test_api_and_body_of(void **state)
 	assert_int_equal(ux_body_of(S("application/json")), UX_BODY_JSON);
 }
 
-/* inject, then check the result is JSON with include_usage true and the
- * given other stream_options member kept */
-static void inject_ok(const char *in, const char *want)
-{
-	char *out;
-	size_t n;
-	bool inj;
-	cJSON *j;
-
-	assert_int_equal(ux_inject_include_usage(in, strlen(in), &out, &n, &inj), 0);
-	assert_true(inj);
-	assert_non_null(out);
-	assert_int_equal(strlen(out), n);
-	assert_string_equal(out, want);
-	j = cJSON_Parse(out);
-	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "stream_options"),
-						     "include_usage")));
-	cJSON_Delete(j);
-	/* a second pass has nothing to do */
-	{
-		char *o2;
-		size_t n2;
-		bool inj2;
-
-		assert_int_equal(ux_inject_include_usage(out, n, &o2, &n2, &inj2), 0);
-		assert_false(inj2);
-		assert_null(o2);
-	}
-	free(out);
-}
-
-static void inject_no(const char *in)
-{
-	char *out = (char *)1;
-	size_t n = 1;
-	bool inj = true;
-
-	assert_int_equal(ux_inject_include_usage(in, strlen(in), &out, &n, &inj), 0);
-	assert_false(inj);
-	assert_null(out);
-	assert_int_equal(n, 0);
-}
-
-static void test_inject_include_usage(void **state)
-{
-	inject_ok("{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[]}",
-		  "{\"stream_options\":{\"include_usage\":true},\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[]}");
-	inject_ok(" {\"stream\": true, \"stream_options\": {}}",
-		  " {\"stream\": true, \"stream_options\": {\"include_usage\":true}}");
-	inject_ok("{\"stream\":true,\"stream_options\":{\"x\":{\"include_usage\":1}}}",
-		  "{\"stream\":true,\"stream_options\":{\"include_usage\":true,\"x\":{\"include_usage\":1}}}");
-	inject_ok("{\"stream_options\" : { \"include_usage\" : false, \"y\":2 },\"stream\":true}",
-		  "{\"stream_options\" : { \"include_usage\" : true, \"y\":2 },\"stream\":true}");
-	inject_ok("{\"stream\":true,\"stream_options\":null,\"n\":1.00000000000000001}",
-		  "{\"stream\":true,\"stream_options\":{\"include_usage\":true},\"n\":1.00000000000000001}");
-	inject_ok("{\"m\":\"\\\"stream_options\\\"\",\"stream\":true}",
-		  "{\"stream_options\":{\"include_usage\":true},\"m\":\"\\\"stream_options\\\"\",\"stream\":true}");
-
-	inject_no("{\"stream\":true,\"stream_options\":{\"include_usage\":true}}");
-	inject_no("{\"stream\":false}");
-	inject_no("{\"model\":\"gpt-4o\"}");
-	inject_no("{\"stream\":\"true\"}");
-	inject_no("[{\"stream\":true}]");
-	inject_no("{\"stream\":true");
-	inject_no("{\"stream\":true} {}");
-	inject_no("{\"stream\":true,\"stream\":true}");
-	inject_no("{\"stream\":true,\"stream_options\":{},\"stream_options\":{}}");
-	inject_no("{\"stream\":true,\"stream_options\":[]}");
-	inject_no("{\"stream\":true,\"stream_\\u006fptions\":{}}");
-	inject_no("");
-}
-
 static void test_injected_usage_chunk(void **state)
 {
 	assert_true(ux_is_injected_usage_chunk(
@@ -544,7 +472,6 @@ int main(void)
 		cmocka_unit_test(test_estimates),
 		cmocka_unit_test(test_decoys_and_limits),
 		cmocka_unit_test(test_api_and_body_of),
-		cmocka_unit_test(test_inject_include_usage),
 		cmocka_unit_test(test_injected_usage_chunk),
 	};
 

@@ -34,7 +34,8 @@ static int run(int wbits, const char *in, size_t len, struct buf *out, size_t li
 	z.avail_in = (uInt)len;
 	buf_reset(out);
 	do {
-		int rc = buf_reserve(out, 16384, limit + 1);
+		size_t room = limit + 1 - out->len;
+		int rc = buf_reserve(out, room < 16384 ? room : 16384, limit + 1);
 
 		if (rc) {
 			inflateEnd(&z);

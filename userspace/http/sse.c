@@ -305,3 +305,34 @@ int sse_feed(struct sse_parser *p, const char *buf, size_t len, sse_event_cb cb,
 	}
 	return p->err;
 }
+
+size_t sse_split(struct sse_splitter *s, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (c == '\n' && s->after_cr) {
+			s->after_cr = false; /* the LF of a CRLF: that line ended at the CR */
+			continue;
+		}
+		s->after_cr = c == '\r';
+		if (c != '\n' && c != '\r') {
+			s->line_empty = false;
+			s->started = true;
+			continue;
+		}
+		if (s->line_empty && s->started) {
+			/* a blank line: the block ends here (with the LF of a CRLF
+			 * when it is already in buf) */
+			s->line_empty = true;
+			s->started = false;
+			if (c == '\r' && i + 1 < len && buf[i + 1] == '\n') {
+				s->after_cr = false;
+				return i + 2;
+			}
+			return i + 1;
+		}
+		s->line_empty = true;
+	}
+	return 0;
+}

@@ -100,4 +100,29 @@ int sse_next(struct sse_parser *p, const char *buf, size_t len, size_t *consumed
 typedef int (*sse_event_cb)(void *arg, const struct sse_event *ev);
 int sse_feed(struct sse_parser *p, const char *buf, size_t len, sse_event_cb cb, void *arg);
 
+/* --- raw event blocks ------------------------------------------------------
+ *
+ * For a filter that passes a stream's bytes through unchanged except whole
+ * events it leaves out: the bytes up to and including the blank line that
+ * ends each block (one event, or comments and fields that dispatch none),
+ * with the same line endings as the parser (LF, CR, CRLF). Fed in pieces
+ * of any size; keeps two bits of state, no bytes. */
+struct sse_splitter {
+	bool line_empty; /* at the start of a line */
+	bool after_cr;   /* the last byte was a CR (an LF next belongs to it) */
+	bool started;
+};
+
+static inline void sse_splitter_init(struct sse_splitter *s)
+{
+	s->line_empty = true;
+	s->after_cr = false;
+	s->started = false;
+}
+
+/* Bytes of buf[0..len) up to the end of the current block, or 0 when the
+ * block does not end within them (all of them were taken into the state:
+ * call again with what follows). */
+size_t sse_split(struct sse_splitter *s, const char *buf, size_t len);
+
 #endif

@@ -22,13 +22,14 @@ static bool reads_body(const struct pl_request *rq)
 
 /* The body's "model" into the pool, "" when absent; PL_ANSWER when it is
  * there but not a string. */
-static enum pl_verdict body_model(struct pl_request *rq, const char **out)
+static enum pl_verdict body_model(struct pl_request *rq, const char **out, bool *named)
 {
 	int m = pl_body_field(rq, "model");
 	size_t n;
 	char *s;
 
 	*out = "";
+	*named = m >= 0;
 	if (m < 0)
 		return PL_PASS;
 	if (jt_type(rq->tape, m) != JT_STRING)
@@ -51,8 +52,9 @@ static enum pl_verdict on_request(struct pl_request *rq)
 {
 	const struct pol_policy *p = rq->policy;
 	const char *from_body = "";
+	bool named = false;
 
-	if (rq->json_ok && body_model(rq, &from_body) == PL_ANSWER)
+	if (rq->json_ok && body_model(rq, &from_body, &named) == PL_ANSWER)
 		return PL_ANSWER;
 	if (rq->api->model_in_path) {
 		/* Gemini "models/x" in a body names the same model as "x" */
@@ -66,8 +68,9 @@ static enum pl_verdict on_request(struct pl_request *rq)
 	} else {
 		rq->model = from_body;
 	}
-	/* No model named (a model list, a file): nothing to judge. */
-	if (*rq->model && !pol_model_allowed(p, rq->model))
+	/* No model named (a model list, a file): nothing to judge. A model
+	 * named "" is named, and judged like any other. */
+	if ((*rq->model || named) && !pol_model_allowed(p, rq->model))
 		return pl_refuse(rq, 403, RR_MODEL, 0, "model \"%.200s\" is not allowed by policy \"%s\"",
 				 rq->model, p->name);
 	return PL_PASS;

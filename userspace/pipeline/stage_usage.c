@@ -61,53 +61,57 @@ static enum pl_verdict on_request(struct pl_request *rq)
 
 /* --- taking the usage-only event out of the stream -------------------------
  *
- * The SSE parser (sse.c) finds the events; the filter copies each event's
- * raw bytes through unchanged, except the one the client did not ask for.
- * It holds back at most the event in progress (bounded by the parser's
- * event limit; an event larger than that ends the filtering and passes
- * everything on as it comes). */
+ * sse.c cuts the stream into blocks (an event, or comments that dispatch
+ * none) and parses each one; the filter copies every block's raw bytes
+ * through unchanged, except the event the client did not ask for. It holds
+ * back at most the block in progress (an event larger than the parser's
+ * limit ends the filtering, and everything passes on as it comes). */
 struct usage_filter {
+	struct sse_splitter split;
 	struct sse_parser sse;
-	struct buf pending; /* raw bytes of the event in progress */
+	struct buf pending; /* raw bytes of the block in progress */
 	bool passthrough;
 };
+
+/* Is this whole block the usage-only event? */
+static bool is_usage_block(struct usage_filter *f, const char *b, size_t n)
+{
+	struct sse_event ev;
+	size_t used;
+
+	sse_reset(&f->sse);
+	return sse_next(&f->sse, b, n, &used, &ev) == SSE_EVENT &&
+	       ux_is_injected_usage_chunk(ev.data, ev.data_len);
+}
 
 static int uf_feed(struct pl_request *rq, void *st, const char *in, size_t n, struct buf *out)
 {
 	struct usage_filter *f = st;
-	size_t off = 0;
 	int rc;
 
 	if (f->passthrough)
 		return buf_append(out, in, n, SIZE_MAX);
-	if ((rc = buf_append(&f->pending, in, n, SIZE_MAX)))
-		return rc;
-	/* the parser has seen pending[0..len - n) already */
-	size_t at = f->pending.len - n;
+	while (n) {
+		size_t end = sse_split(&f->split, in, n), take = end ? end : n;
 
-	while (at < f->pending.len) {
-		struct sse_event ev;
-		size_t used = 0;
-		int r = sse_next(&f->sse, f->pending.p + at, f->pending.len - at, &used, &ev);
-
-		if (r < 0) {
-			/* too large to hold: stop filtering, nothing is lost */
+		if (f->pending.len + take > UX_SSE_MAX_EVENT) {
 			f->passthrough = true;
-			rc = buf_append(out, f->pending.p + off, f->pending.len - off, SIZE_MAX);
+			if ((rc = buf_append(out, f->pending.p, f->pending.len, SIZE_MAX)))
+				return rc;
 			buf_reset(&f->pending);
-			return rc;
+			return buf_append(out, in, n, SIZE_MAX);
 		}
-		at += used;
-		if (r != SSE_EVENT)
-			break;
-		if (!ux_is_injected_usage_chunk(ev.data, ev.data_len) &&
-		    (rc = buf_append(out, f->pending.p + off, at - off, SIZE_MAX)))
+		if ((rc = buf_append(&f->pending, in, take, SIZE_MAX)))
 			return rc;
-		off = at;
+		in += take;
+		n -= take;
+		if (!end)
+			break;
+		if (!is_usage_block(f, f->pending.p, f->pending.len) &&
+		    (rc = buf_append(out, f->pending.p, f->pending.len, SIZE_MAX)))
+			return rc;
+		buf_reset(&f->pending);
 	}
-	/* keep only the event in progress */
-	f->pending.off = off;
-	buf_compact(&f->pending);
 	return 0;
 }
 
@@ -139,6 +143,8 @@ static void on_response_head(struct pl_request *rq, const char *ct, size_t ct_le
 	    ux_body_of(ct, ct_len) != UX_BODY_SSE || rq->n_filters == PL_MAX_FILTERS)
 		return;
 	f = calloc(1, sizeof(*f));
+	if (f)
+		sse_splitter_init(&f->split);
 	if (!f || sse_init(&f->sse, UX_SSE_MAX_EVENT)) {
 		free(f);
 		return; /* then the client sees the usage event: more, never less */

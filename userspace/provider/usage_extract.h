@@ -150,17 +150,9 @@ void ux_feed(struct ux_state *st, const char *data, size_t len);
 void ux_finish(struct ux_state *st, struct ux_usage *out);
 void ux_free(struct ux_state *st);
 
-/* For an OpenAI chat request body with "stream": true and no
- * stream_options.include_usage (or include_usage false): *out is a new
- * malloc'd body with it set to true (other stream_options fields kept, the
- * rest of the bytes unchanged) and *injected is true. Otherwise *out is
- * NULL and *injected false (the body is to be sent as it is). Returns 0, or
- * -ENOMEM. Bodies that are not a JSON object, or repeat "stream" or
- * "stream_options", are left alone. */
-int ux_inject_include_usage(const char *body, size_t len, char **out, size_t *out_len,
-			    bool *injected);
-/* Whether an SSE data payload is the usage-only chunk that injection adds
- * ("choices": [] and a non-null "usage"), which the client must not see. */
+/* Whether an SSE data payload is the usage-only chunk the gateway asked for
+ * (pipeline/stage_usage.c: "choices": [] and a non-null "usage"), which the
+ * client must not see. */
 bool ux_is_injected_usage_chunk(const char *data, size_t len);
 
 #endif
