@@ -74,7 +74,7 @@ CONFIG ?= $(CURDIR)/policies
 
 .SECONDARY:
 
-.PHONY: all deps e2e-deps run test unit unit-san fuzz-smoke fuzz e2e bench vmlinux clean
+.PHONY: all deps e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
 
 all: $(BUILD)/aigwd $(BUILD)/aigwctl
 
@@ -189,7 +189,17 @@ e2e-deps: $(NODE_STAMP)
 e2e: all $(NODE_STAMP)
 	$(Q)tests/e2e/run.sh
 
-test: all $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS)
+# The daemon built with ASan + UBSan, for the e2e-asan stage of make test.
+SAN_AIGWD := $(BUILD)/san/aigwd
+
+$(SAN_AIGWD): userspace/aigwd.c $(SAN_LIB)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN_FLAGS) $< $(SAN_LIB) $(LDLIBS) -o $@
+
+e2e-asan: all $(SAN_AIGWD) $(NODE_STAMP)
+	$(Q)tests/e2e/run_asan.sh
+
+test: all $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS) $(SAN_AIGWD)
 	$(Q)tests/run_all.sh
 
 # --- run and bench ---------------------------------------------------------

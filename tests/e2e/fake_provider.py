@@ -7,7 +7,11 @@ JSON line, so a test can assert what reached "the provider" (and what did not).
 Endpoints (OpenAI-shaped unless said):
   GET  /v1/models                    a model list
   POST /v1/chat/completions          JSON completion with usage (X-Fake-Usage:
-                                     IN,OUT sets it); with
+                                     IN,OUT sets it); X-Fake-Stall-After-Head:
+                                     a close-delimited body that stops after
+                                     a few bytes; X-Fake-Stream-Bytes: N with
+                                     "stream": an SSE stream of N bytes, fast;
+                                     with
                                      "stream": true, SSE chunks spaced by
                                      X-Fake-Delay-Ms (default 50) ms
   anything else                      404 in OpenAI's error shape
@@ -97,6 +101,10 @@ class Handler(BaseHTTPRequestHandler):
                                                    "code": None}})
         if not isinstance(req, dict):
             req = {}
+        if self.headers.get("X-Fake-Stall-After-Head"):
+            return self._stall_after_head()
+        if req.get("stream") and self.headers.get("X-Fake-Stream-Bytes"):
+            return self._big_stream(req, int(self.headers["X-Fake-Stream-Bytes"]))
         if not req.get("stream"):
             out = dict(COMPLETION, model=req.get("model", COMPLETION["model"]))
             if self.headers.get("X-Fake-Usage"):
@@ -181,6 +189,45 @@ class Handler(BaseHTTPRequestHandler):
             self._chunk(b"data: " + json.dumps(ev).encode() + b"\r\n\r\n")
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+    def _stall_after_head(self):
+        # A close-delimited body (no Content-Length, not chunked) that stops
+        # after its first bytes: only a reset can tell the client it is cut.
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(b'{"id": "chatcmpl-stall", "choices": [')
+        self.wfile.flush()
+        time.sleep(30)
+        self.close_connection = True
+
+    def _big_stream(self, req, total):
+        # As many bytes of SSE as asked, as fast as the client takes them.
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = {"id": "chatcmpl-big", "object": "chat.completion.chunk", "created": 1700000000,
+                 "model": req.get("model", "gpt-4o-mini"),
+                 "choices": [{"index": 0, "delta": {"content": "x" * 900}, "finish_reason": None}]}
+        ev = b"data: " + json.dumps(chunk).encode() + b"\n\n"
+        batch = ev * 64
+        sent = 0
+        try:
+            while sent < total:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(batch), batch))
+                sent += len(batch)
+            if (req.get("stream_options") or {}).get("include_usage"):
+                usage = {"id": "chatcmpl-big", "object": "chat.completion.chunk", "created": 1700000000,
+                         "model": req.get("model", "gpt-4o-mini"), "choices": [],
+                         "usage": COMPLETION["usage"]}
+                self._chunk(b"data: " + json.dumps(usage).encode() + b"\n\n")
+            self._chunk(b"data: [DONE]\n\n")
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            self.close_connection = True
 
     def _chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))

@@ -56,10 +56,10 @@ def main(argv):
     line = f"{passed} passed, {failed} failed"
     if skipped:
         line += f", {skipped} skipped"
-    print(f"e2e: {line}")
+    print(f"{os.environ.get('AIGW_E2E_SUITE', 'e2e')}: {line}")
     counts = os.environ.get("AIGW_COUNTS_DIR")
     if counts:
-        with open(os.path.join(counts, "e2e"), "w") as f:
+        with open(os.path.join(counts, os.environ.get("AIGW_E2E_SUITE", "e2e")), "w") as f:
             f.write(f"{passed} {failed} {skipped}\n")
     return 1 if failed else 0
 

@@ -63,10 +63,15 @@ struct ev_loop *ev_loop_new(void)
 	return loop;
 }
 
+static void run_deferred(struct ev_loop *loop);
+
 void ev_loop_free(struct ev_loop *loop)
 {
 	if (!loop)
 		return;
+	/* Work queued after the last turn (objects closed at shutdown) still
+	 * runs: it frees memory. */
+	run_deferred(loop);
 	if (loop->epfd >= 0)
 		close(loop->epfd);
 	if (loop->wake.fd >= 0)

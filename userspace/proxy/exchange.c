@@ -285,6 +285,19 @@ static bool track_body(struct conn *c)
 	return extra;
 }
 
+/* A response in flight: if we die now, the client must see a reset, not an
+ * EOF that could pass for the end of a close-delimited body. */
+static void arm_linger_reset(struct conn *c)
+{
+	struct session *s = c->ses;
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (s->linger_reset)
+		return;
+	setsockopt(c->cio.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	s->linger_reset = true;
+}
+
 /* The response head is in: decide how the body reaches the client and
  * write the client's head. */
 static int start_response(struct conn *c, size_t head_len)
@@ -309,6 +322,10 @@ static int start_response(struct conn *c, size_t head_len)
 	if (s->resp_chunked)
 		h1_chunked_init(&s->rechunk);
 	s->finished = false;
+	/* Armed before the first byte leaves, so no death can fall between
+	 * that byte and the arming. */
+	if (!s->resp_done)
+		arm_linger_reset(c);
 	pl_response_head(&s->rq, r->status, r->content_type, r->content_type_len,
 			 r->content_encoding, r->content_encoding_len);
 	/* Re-framed: a stage filters the body, or an HTTP/1.0 client cannot
@@ -376,19 +393,6 @@ enum ses_step xch_read_response_head(struct conn *c)
 	s->state = SES_STREAM;
 	ses_deadline(c, ses_cfg(c)->http.first_byte_timeout_ms, 0, true, "response stalled");
 	return SES_AGAIN;
-}
-
-/* A response in flight: if we die now, the client must see a reset, not an
- * EOF that could pass for the end of a close-delimited body. */
-static void arm_linger_reset(struct conn *c)
-{
-	struct session *s = c->ses;
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-	if (s->linger_reset)
-		return;
-	setsockopt(c->cio.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	s->linger_reset = true;
 }
 
 enum ses_step xch_stream(struct conn *c)

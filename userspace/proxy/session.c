@@ -86,7 +86,7 @@ static void begin_request(struct conn *c, const struct h1_request *head)
 	rq->pool = &s->pool;
 	rq->now = time(NULL);
 	rq->t0_us = clock_mono_us();
-	rq->id = ((uint64_t)c->w->id << 48) | (s->next_id++ & 0xffffffffffffULL);
+	rq->id = ((uint64_t)c->w->id << 48) | (c->w->next_request_id++ & 0xffffffffffffULL);
 	pl_request_begin(rq);
 	s->rq_live = true;
 }
@@ -575,6 +575,7 @@ void ses_free(struct conn *c)
 	buf_free(&s->out);
 	buf_free(&s->uhead);
 	buf_free(&s->ubody);
+	buf_free(&s->fout);
 	buf_free(&s->uin);
 	pool_free(&s->pool);
 	free(s);

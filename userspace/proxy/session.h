@@ -84,7 +84,6 @@ struct session {
 	struct pl_who who;
 	struct pl_request rq;
 	bool rq_live;            /* a request is between begin and its end */
-	uint64_t next_id;
 
 	struct buf out;          /* to the client */
 	struct buf uhead;        /* to upstream: the head, and a small body */

@@ -65,6 +65,7 @@ struct worker {
 	struct ev_timer accept_pause; /* accepting resumes when it fires */
 	bool accept_paused;
 	uint64_t accepted, no_origin, emfile_logged_ms;
+	uint64_t next_request_id; /* request ids: worker << 48 | this */
 };
 
 /* Bind the listeners (errors are reported here, synchronously) and start

@@ -17,7 +17,9 @@ import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 BUILD = os.path.join(REPO, "build")
-AIGWD = os.path.join(BUILD, "aigwd")
+# `make e2e-asan` runs the daemon's ASan + UBSan build through the same tests.
+AIGWD = os.environ.get("AIGW_E2E_AIGWD") or os.path.join(BUILD, "aigwd")
+UNDER_ASAN = bool(os.environ.get("AIGW_E2E_AIGWD"))
 AIGWCTL = os.path.join(BUILD, "aigwctl")
 E2E = os.path.join(REPO, "tests", "e2e")
 PYTHON = "/usr/bin/python3"  # Debian's, which sees python3-requests
@@ -286,6 +288,7 @@ class Daemon:
         shutil.copy(os.path.join(REPO, "policies", "prices.json"), self.dir)
         self.write_config(policies)
         self.proc = None
+        self.wrap = []  # e.g. ["prlimit", "--nofile=64:64", "--"]
         self.logfile = os.path.join(self.dir, "aigwd.log")
         self._log_offset = 0
         defer(self.cleanup)
@@ -303,7 +306,7 @@ class Daemon:
     def start(self, timeout=15):
         start_at = self.log_size()
         out = open(self.logfile, "ab")
-        self.proc = subprocess.Popen([AIGWD, "--config", self.dir], stdout=out, stderr=out)
+        self.proc = subprocess.Popen([*self.wrap, AIGWD, "--config", self.dir], stdout=out, stderr=out)
         out.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -359,6 +362,26 @@ class Daemon:
                 raise AssertionError(f"no log line matching {pattern!r} within {timeout}s:\n"
                                      f"{self.log()[since:][-3000:]}")
             time.sleep(0.05)
+
+    def rss_kb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def audit_records(self, event=None, path=None):
+        path = path or os.path.join(self.config["log_dir"], "audit.jsonl")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            recs = [json.loads(line) for line in f if line.strip()]
+        return [r for r in recs if event is None or r.get("event") == event]
 
     def map_dump(self, name):
         """`bpftool map dump pinned` as a list of formatted {key, value}."""
