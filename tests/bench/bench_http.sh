@@ -54,7 +54,16 @@ LUA
  "metrics_listen": "", "upstream_ca_file": "$BH_TMP/ca.crt",
  "providers": {"openai": {"hosts": ["api.openai.com"], "addresses": [{"cidr": "127.10.0.1/32", "port": 443}]}}}
 JSON
-	echo "{\"cgroups\": [\"$BH_CGROOT/A\"]}" > "$BH_TMP/cfg/policies/bench.json"
+	# Policies and accounting on, as a team would run it: model rules, a
+	# max_tokens cap (the body is read), a token budget and a per-minute
+	# limit too large to bite (usage is counted and written through).
+	cat > "$BH_TMP/cfg/policies/bench.json" <<JSON
+{"cgroups": ["$BH_CGROOT/A"],
+ "models": {"allow": ["gpt-4o*", "gpt-4.1*"], "deny": ["*-preview*"]},
+ "limits": {"max_tokens": 8192},
+ "quota": {"token_budget": 1000000000000, "window": "month", "requests_per_minute": 1000000,
+           "tokens_per_minute": 1000000000}}
+JSON
 	"$BH_REPO/build/aigwd" --config "$BH_TMP/cfg" > "$BH_TMP/aigwd.log" 2>&1 &
 	BH_PIDS+=($!)
 	for _ in $(seq 100); do grep -q ' ready pid=' "$BH_TMP/aigwd.log" && return 0; sleep 0.1; done
@@ -132,6 +141,40 @@ bh_wrk() {
 		END { printf "%.0f %.0f %.0f %d\n", rps, p50, p99, errs }' <<< "$out"
 }
 
+# aigwd's resident memory: the peak during a 16-connection run, and what one
+# idle keep-alive connection pair (client leg + pooled upstream leg) costs.
+bh_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+bh_memory() {
+	local pid=${BH_PIDS[0]} peak=0 r idle0 idle1 n=${BENCH_IDLE_CONNS:-400} holder
+	bh_wrk A "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions 16 > "$BH_TMP/mem.wrk" &
+	local w=$!
+	while kill -0 "$w" 2>/dev/null; do
+		r=$(bh_rss_kb "$pid"); [ "${r:-0}" -gt "$peak" ] && peak=$r; sleep 0.2
+	done
+	wait "$w"
+	printf '\nmemory: aigwd peak RSS %d kB at %s req/s (16 connections); aim < 50 MB at 3,000 req/s\n' \
+		"$peak" "$(cut -d' ' -f1 "$BH_TMP/mem.wrk")"
+	idle0=$(bh_rss_kb "$pid")
+	mkfifo "$BH_TMP/hold"
+	sh -c 'echo $$ > "$0/cgroup.procs"; exec unshare --mount --propagation private sh -c "mount --bind \"\$0\" /etc/hosts && exec \"\$@\"" "$1" python3 "$2" "$3" "$4" < "$5"' \
+		"$BH_CG2/$BH_CGROOT/A" "$BH_TMP/hosts.provider" "$BH_REPO/tests/bench/idle_conns.py" "$n" \
+		"$BH_TMP/state/ca.crt" "$BH_TMP/hold" > "$BH_TMP/hold.out" 2>&1 &
+	holder=$!
+	exec 9> "$BH_TMP/hold"
+	for _ in $(seq 600); do grep -q ready "$BH_TMP/hold.out" && break; sleep 0.1; done
+	sleep 0.5
+	idle1=$(bh_rss_kb "$pid")
+	exec 9>&-
+	wait "$holder"
+	if grep -q ready "$BH_TMP/hold.out"; then
+		printf 'memory: %d idle keep-alive connection pairs: +%d kB, %d bytes each\n' "$n" \
+			"$(( idle1 - idle0 ))" "$(( (idle1 - idle0) * 1024 / n ))"
+	else
+		bh_log "idle connections: $(tail -3 "$BH_TMP/hold.out")"
+	fi
+}
+
 bench_http() {
 	trap bh_teardown EXIT
 	bh_setup || { bh_teardown; return 1; }
@@ -152,6 +195,7 @@ bench_http() {
 		awk -v g="${g[0]}" -v n="${n[0]}" -v ga="$(( g[1] - d[1] ))" -v na="$(( n[1] - d[1] ))" 'BEGIN {
 			printf "  gateway/nginx: throughput %.2fx, added p50 %.2fx\n", (n ? g/n : 0), (na > 0 ? ga/na : 0) }'
 	done
+	bh_memory
 	bh_teardown
 	trap - EXIT
 }

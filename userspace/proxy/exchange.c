@@ -322,10 +322,6 @@ static int start_response(struct conn *c, size_t head_len)
 	if (s->resp_chunked)
 		h1_chunked_init(&s->rechunk);
 	s->finished = false;
-	/* Armed before the first byte leaves, so no death can fall between
-	 * that byte and the arming. */
-	if (!s->resp_done)
-		arm_linger_reset(c);
 	pl_response_head(&s->rq, r->status, r->content_type, r->content_type_len,
 			 r->content_encoding, r->content_encoding_len);
 	/* Re-framed: a stage filters the body, or an HTTP/1.0 client cannot
@@ -384,6 +380,11 @@ enum ses_step xch_read_response_head(struct conn *c)
 	/* Body bytes that came with the head count too. */
 	if (track_body(c))
 		s->up_reusable = false;
+	/* Not whole yet: armed before the first byte leaves (xch_stream), so no
+	 * death can fall between that byte and the arming. A response that came
+	 * whole with its head needs no syscall for it. */
+	if (!s->resp_done)
+		arm_linger_reset(c);
 	/* A small body that came with the head goes out with it, in one write. */
 	size_t rest = buf_pending(&s->uin);
 
