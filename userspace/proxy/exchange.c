@@ -221,8 +221,8 @@ static void body_end(struct conn *c)
 	buf_reset(&s->fout);
 	if (pl_response_end(&s->rq, s->reframe ? &s->fout : NULL) == 0 && s->reframe) {
 		emit(s, s->fout.p, s->fout.len);
-		if (s->client_chunked)
-			buf_append(&s->out, "0\r\n\r\n", 5, SIZE_MAX);
+		if (s->client_chunked && !buf_reserve(&s->out, 8, SIZE_MAX))
+			s->out.len += h1w_last_chunk(s->out.p + s->out.len, s->out.cap - s->out.len);
 	}
 	ses_request_done(c, s->resp.status);
 }
