@@ -891,7 +891,13 @@ static int request_line_hopeless(const char *buf, size_t len, const struct h1_li
 	init_scan(&s, tmp, n + 4, lim);
 	rc = parse_request(&s, lim, req);
 	memset(req, 0, offsetof(struct h1_request, headers)); /* no slices into tmp */
-	if (rc >= 0 || rc == H1_NEED_MORE || s.err_off >= n || (!lf && s.err_off + 1 >= n))
+	/* Only a fault of the request line itself: what follows it (Host, the
+	 * fields) is not there yet, so its absence proves nothing. */
+	if (rc > H1_ERR_BAD_REQUEST_LINE || rc < H1_ERR_BARE_LF || s.err_off >= n)
+		return 0;
+	/* A line not ended yet may end any way (a "%5" may be a "%5B"): only
+	 * a byte that can never be part of a method is proof so far. */
+	if (!lf && rc != H1_ERR_BAD_METHOD)
 		return 0;
 	req->err_off = s.err_off;
 	return rc;
