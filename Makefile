@@ -72,9 +72,15 @@ FUZZ_SMOKE_SECONDS ?= 20
 
 CONFIG ?= $(CURDIR)/policies
 
+# The release (VERSION) and commit, fixed into the binaries through a
+# generated header that changes only when they do.
+AIGW_VERSION ?= $(shell cat VERSION)
+AIGW_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+VERSION_H := $(GEN)/aigw_version.h
+
 .SECONDARY:
 
-.PHONY: all deps e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
+.PHONY: FORCE all deps e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
 
 all: $(BUILD)/aigwd $(BUILD)/aigwctl
 
@@ -114,7 +120,13 @@ $(GEN)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 # --- userspace -------------------------------------------------------------
 
-$(BUILD)/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(DEPS_STAMP)
+$(VERSION_H): FORCE
+	@mkdir -p $(@D)
+	$(Q)printf '#define AIGW_VERSION_STRING "%s"\n#define AIGW_COMMIT_STRING "%s"\n' \
+		'$(AIGW_VERSION)' '$(AIGW_COMMIT)' > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(BUILD)/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H) $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -137,7 +149,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
-$(BUILD)/san/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS)
+$(BUILD)/san/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
 
@@ -158,7 +170,7 @@ unit-san: $(SAN_BINS)
 
 # --- fuzzing (libFuzzer) ---------------------------------------------------
 
-$(BUILD)/fuzz/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS)
+$(BUILD)/fuzz/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 

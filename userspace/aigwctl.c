@@ -30,6 +30,7 @@
 #include "tls_ca.h"
 #include "usage_top.h"
 #include "usage_view.h"
+#include "version.h"
 
 #define AIGWCTL_DEFAULT_CONFIG "/etc/aigw"
 #define AIGWCTL_ERR_MAX 4096
@@ -422,7 +423,10 @@ int main(int argc, char **argv)
 			dir = argv[++i];
 		else if (!strncmp(argv[i], OPT_CONFIG_EQ, strlen(OPT_CONFIG_EQ)))
 			dir = argv[i] + strlen(OPT_CONFIG_EQ);
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+		else if (!strcmp(argv[i], "--version")) {
+			printf("aigwctl %s (commit %s)\n", aigw_version(), aigw_commit());
+			return EXIT_OK;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return EXIT_OK;
 		} else

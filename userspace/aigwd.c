@@ -41,8 +41,10 @@
 #include "policy_load.h"
 #include "rate_limit.h"
 #include "resolver.h"
+#include "sd_notify.h"
 #include "snapshot.h"
 #include "tls_ca.h"
+#include "version.h"
 #include "worker.h"
 
 #define AIGWD_DEFAULT_CONFIG "/etc/aigw"
@@ -60,11 +62,12 @@ static struct daemon *the_daemon;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: aigwd [--config DIR] [--check | --cleanup] [--verbose]\n"
+		"usage: aigwd [--config DIR] [--check | --cleanup] [--verbose] [--version]\n"
 		"  --config DIR  read DIR/aigw.json and DIR/policies/*.json (default %s)\n"
 		"  --check       validate the config and policies, then exit\n"
 		"  --cleanup     remove every pin, link and cgroup this instance made\n"
-		"  --verbose     debug logging\n",
+		"  --verbose     debug logging\n"
+		"  --version     print the version and exit\n",
 		AIGWD_DEFAULT_CONFIG);
 }
 
@@ -239,10 +242,31 @@ static int publish_gateway(struct daemon *d)
 	return bmap_gateway_set(d->bpf.map_fd[BPFL_MAP_GATEWAY], &d->gw);
 }
 
+/* --- living under systemd (sd_notify.h) ----------------------------------- */
+
+static void service_ready(struct daemon *d)
+{
+	sdn_notifyf("READY=1\nSTATUS=serving 127.0.0.1:%u and [::1]:%u, %d policies, %d workers",
+		    d->cfg.listen_port, d->cfg.listen_port, d->policies->n, d->n_workers);
+}
+
+/* Pinged from the main tick: a stuck main loop stops the pings, and
+ * systemd restarts the service (WatchdogSec= in the unit). */
+static void service_watchdog(struct daemon *d, uint64_t now_ms)
+{
+	uint64_t usec = sdn_watchdog_usec();
+
+	if (!usec || (d->watchdog_last_ms && (now_ms - d->watchdog_last_ms) * 1000 * 2 < usec))
+		return;
+	d->watchdog_last_ms = now_ms;
+	sdn_notify("WATCHDOG=1");
+}
+
 static void on_tick(struct ev_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
 
+	service_watchdog(d, ev_now_ms(loop));
 	d->gw.heartbeat_ns = clock_mono_ns();
 	bmap_gateway_set(d->bpf.map_fd[BPFL_MAP_GATEWAY], &d->gw);
 	daemon_apply_pins(d);
@@ -259,21 +283,26 @@ static void on_tick(struct ev_loop *loop, void *arg)
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	struct pol_set *set;
-	int rc = pol_set_load(d->config_dir, &d->cfg, &set, err, errlen);
+	int rc;
 
+	sdn_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)sdn_monotonic_usec());
+	rc = pol_set_load(d->config_dir, &d->cfg, &set, err, errlen);
 	if (rc) {
 		log_err("reload refused, the current policies stay in force: %s", err);
-		return rc;
+		goto out;
 	}
 	if ((rc = snap_publish(&d->hub, set))) {
 		pol_set_free(set);
 		snprintf(err, errlen, "out of memory");
-		return rc;
+		goto out;
 	}
 	d->policies = set;
 	daemon_apply_pins(d);
 	log_info("reloaded %d policies", set->n);
-	return 0;
+out:
+	/* The old set or the new one is in force either way. */
+	service_ready(d);
+	return rc;
 }
 
 static void on_signal(struct ev_loop *loop, struct ev_io *io, uint32_t events)
@@ -290,6 +319,7 @@ static void on_signal(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 			continue;
 		}
 		log_info("signal %d: shutting down", (int)si.ssi_signo);
+		sdn_notify("STOPPING=1");
 		ev_stop(loop);
 	}
 }
@@ -423,6 +453,7 @@ static int run(struct daemon *d)
 		 "workers=%d policies=%d",
 		 getpid(), d->cfg.listen_port, d->cfg.listen_port, d->cfg.cgroup_root,
 		 d->cfg.bpf_pin_dir, d->n_workers, d->policies->n);
+	service_ready(d);
 	rc = ev_run(d->loop);
 	return rc;
 }
@@ -463,20 +494,22 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'k' },
 		{ "cleanup", no_argument, NULL, 'x' },      { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon d; /* large; and the_daemon must outlive the workers */
 	const char *dir = AIGWD_DEFAULT_CONFIG;
 	bool check = false, do_cleanup = false;
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "c:kxvh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:kxvhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': dir = optarg; break;
 		case 'k': check = true; break;
 		case 'x': do_cleanup = true; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("aigwd %s (commit %s)\n", aigw_version(), aigw_commit()); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

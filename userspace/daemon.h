@@ -49,6 +49,7 @@ struct daemon {
 	struct ev_io sig;
 	struct ctls *ctl;
 	struct met_server *metrics;
+	uint64_t watchdog_last_ms; /* last WATCHDOG=1 sent (ev_now_ms) */
 };
 
 /* Validate the policy files whole and publish them; an invalid set changes

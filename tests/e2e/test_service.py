@@ -1,0 +1,94 @@
+"""Issue 13: aigwd as a systemd service, tested without systemd as PID 1.
+
+The sd_notify sequence is read from a test socket standing in for systemd's
+NOTIFY_SOCKET: READY=1 only once the listener answers and the programs are
+attached, RELOADING=1 then READY=1 around a reload, WATCHDOG=1 pings when
+WATCHDOG_USEC asks for them, STOPPING=1 on SIGTERM. The audit log is reopened
+on SIGHUP (logrotate renames it, then signals)."""
+import os
+import signal
+import socket
+import time
+
+from aigw_test import CgroupTree, Daemon
+
+
+def observe_policy(tree):
+    return {"watch": {"cgroups": [tree.relpath("A")], "inspect": "observe"}}
+
+
+class NotifySocket:
+    def __init__(self, d):
+        self.path = os.path.join(d.dir, "notify.sock")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+
+    def next(self, timeout=10):
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(4096).decode()
+        except socket.timeout:
+            raise AssertionError(f"no sd_notify message within {timeout}s")
+
+    def until(self, key, timeout=10, seen=None):
+        deadline = time.monotonic() + timeout
+        while True:
+            msg = self.next(max(0.1, deadline - time.monotonic()))
+            if seen is not None:
+                seen.append(msg)
+            if key in msg.split("\n"):
+                return msg
+
+
+def test_sd_notify_sequence():
+    tree = CgroupTree()
+    tree.mk("A")
+    d = Daemon(tree, observe_policy(tree))
+    ns = NotifySocket(d)
+    env = dict(os.environ, NOTIFY_SOCKET=ns.path, WATCHDOG_USEC="2000000")
+    d.start(env=env)
+    first = ns.next()
+    assert "READY=1" in first.split("\n"), first
+    assert "STATUS=serving 127.0.0.1:%d" % d.port in first, first
+    # Ready means serving: the listener accepts and the links are pinned.
+    with socket.create_connection(("127.0.0.1", d.port), timeout=2):
+        pass
+    assert os.path.exists(os.path.join(d.pin_dir, "link_connect4")), os.listdir(d.pin_dir)
+
+    # WATCHDOG_USEC=2s: a ping at least every second.
+    t0 = time.monotonic()
+    ns.until("WATCHDOG=1", timeout=3)
+    ns.until("WATCHDOG=1", timeout=3)
+    assert time.monotonic() - t0 < 4
+
+    d.signal(signal.SIGHUP)
+    seen = []
+    ns.until("RELOADING=1", seen=seen)
+    reloading = seen[-1]
+    assert any(line.startswith("MONOTONIC_USEC=") for line in reloading.split("\n")), reloading
+    ns.until("READY=1", seen=seen)
+
+    # A refused reload still ends in READY=1: the old set stays in force.
+    with open(os.path.join(d.dir, "policies", "broken.json"), "w") as f:
+        f.write("{")
+    d.signal(signal.SIGHUP)
+    ns.until("RELOADING=1")
+    ns.until("READY=1")
+    d.wait_log(r"reload refused")
+    os.unlink(os.path.join(d.dir, "policies", "broken.json"))
+
+    d.signal(signal.SIGTERM)
+    ns.until("STOPPING=1")
+    d.proc.wait(10)
+    assert d.proc.returncode == 0
+
+
+def test_no_notify_socket_no_messages():
+    """Without NOTIFY_SOCKET the daemon starts as before (nothing to send)."""
+    tree = CgroupTree()
+    tree.mk("A")
+    d = Daemon(tree, observe_policy(tree))
+    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC")}
+    d.start(env=env)
+    with socket.create_connection(("127.0.0.1", d.port), timeout=2):
+        pass
