@@ -92,3 +92,32 @@ def test_no_notify_socket_no_messages():
     d.start(env=env)
     with socket.create_connection(("127.0.0.1", d.port), timeout=2):
         pass
+
+
+def test_sighup_reopens_the_audit_log():
+    """logrotate's way: rename audit.jsonl, send SIGHUP; new records go to a
+    new audit.jsonl (0600), none are lost into the renamed one after it."""
+    from aigw_test import PROVIDER_V4, FakeProvider, tls_client
+    tree = CgroupTree()
+    a = tree.mk("A")
+    FakeProvider()
+    d = Daemon(tree, observe_policy(tree)).start()
+    audit = os.path.join(d.config["log_dir"], "audit.jsonl")
+    tls_client(a, PROVIDER_V4)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not os.path.getsize(audit):
+        time.sleep(0.05)
+    assert os.path.getsize(audit) > 0
+    os.rename(audit, audit + ".1")
+    since = d.log_size()
+    d.signal(signal.SIGHUP)
+    d.wait_log(r"reloaded \d+ policies", since=since)
+    assert os.path.exists(audit)
+    assert oct(os.stat(audit).st_mode & 0o777) == "0o600"
+    old_size = os.path.getsize(audit + ".1")
+    tls_client(a, PROVIDER_V4)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not os.path.getsize(audit):
+        time.sleep(0.05)
+    assert os.path.getsize(audit) > 0, "no record in the reopened audit.jsonl"
+    assert os.path.getsize(audit + ".1") == old_size
