@@ -77,6 +77,8 @@ CONFIG ?= $(CURDIR)/policies
 AIGW_VERSION ?= $(shell cat VERSION)
 AIGW_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 VERSION_H := $(GEN)/aigw_version.h
+# The status page, as a C string literal (one quoted line per HTML line).
+PAGE_INC := $(GEN)/status_page.inc
 
 .SECONDARY:
 
@@ -126,7 +128,11 @@ $(VERSION_H): FORCE
 		'$(AIGW_VERSION)' '$(AIGW_COMMIT)' > $@.tmp
 	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 
-$(BUILD)/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H) $(DEPS_STAMP)
+$(PAGE_INC): userspace/accounting/status_page.html
+	@mkdir -p $(@D)
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H) $(PAGE_INC) $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -149,7 +155,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
-$(BUILD)/san/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H)
+$(BUILD)/san/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H) $(PAGE_INC)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
 
@@ -170,7 +176,7 @@ unit-san: $(SAN_BINS)
 
 # --- fuzzing (libFuzzer) ---------------------------------------------------
 
-$(BUILD)/fuzz/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H)
+$(BUILD)/fuzz/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H) $(PAGE_INC)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 

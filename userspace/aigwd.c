@@ -29,14 +29,13 @@
 #include "audit.h"
 #include "daemon.h"
 #include "daemon_ctl.h"
+#include "daemon_metrics.h"
 #include "bpf_loader.h"
 #include "bpf_maps.h"
 #include "cgroup.h"
 #include "config.h"
 #include "ev.h"
 #include "log.h"
-#include "metrics.h"
-#include "req_metrics.h"
 #include "policy_apply.h"
 #include "policy_load.h"
 #include "rate_limit.h"
@@ -190,7 +189,8 @@ static int start_workers(struct daemon *d)
 	if (n > AIGWD_MAX_WORKERS)
 		n = AIGWD_MAX_WORKERS;
 	if (snap_hub_init(&d->hub, d->policies, n) || !(d->rates = rl_new()) ||
-	    !(d->acct = acct_new(d->bpf.map_fd[BPFL_MAP_CGROUP_USAGE])))
+	    !(d->acct = acct_new(d->bpf.map_fd[BPFL_MAP_CGROUP_USAGE])) ||
+	    dmet_events_new(d, n))
 		return -ENOMEM;
 	d->overload.max_connections = d->cfg.overload.max_connections;
 	d->overload.max_buffered_bytes = d->cfg.overload.max_buffered_bytes;
@@ -211,6 +211,7 @@ static int start_workers(struct daemon *d)
 		.acct = d->acct,
 		.overload = &d->overload,
 		.run_id = (uint32_t)time(NULL),
+		.events = d->events,
 	};
 	for (int i = 0; i < n; i++) {
 		if (worker_start(&d->workers[i], i, &d->shared, err, sizeof(err))) {
@@ -273,7 +274,7 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	acct_flush(d->acct); /* usage of cgroups without a budget, once a second */
 	snap_reclaim(&d->hub);
 	dctl_sweep(d);
-	met_sweep(d->metrics, ev_now_ms(loop));
+	dmet_tick(d);
 }
 
 /* Reload the policy set: validated whole, then published by one pointer swap
@@ -300,6 +301,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	daemon_apply_pins(d);
 	log_info("reloaded %d policies", set->n);
 out:
+	dmet_reload_done(d, rc);
 	/* The old set or the new one is in force either way. */
 	service_ready(d);
 	return rc;
@@ -339,33 +341,6 @@ static int setup_signals(struct daemon *d)
 	d->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->sig.cb = on_signal;
 	return d->sig.fd < 0 ? -errno : 0;
-}
-
-static const char *metrics_cgroup_name(uint64_t id, char *buf, size_t len, void *arg)
-{
-	struct daemon *d = arg;
-
-	if (cg_rel_path_of_id(d->shared.cg_mount_fd, d->cg_mount, id, buf, len))
-		snprintf(buf, len, "?id=%llu", (unsigned long long)id);
-	return buf;
-}
-
-static const char *metrics_provider_name(int id, void *arg)
-{
-	struct daemon *d = arg;
-
-	return id >= 0 ? cfg_provider_name(&d->cfg, id) : "";
-}
-
-/* The workers' request metrics, summed (main thread, at scrape time). */
-static void render_request_metrics(FILE *f, void *arg)
-{
-	struct daemon *d = arg;
-	struct rqm_table *tables[AIGWD_MAX_WORKERS];
-
-	for (int i = 0; i < d->n_workers; i++)
-		tables[i] = d->workers[i].metrics;
-	rqm_render(f, tables, d->n_workers, metrics_cgroup_name, metrics_provider_name, d);
 }
 
 /* Every intercepted connection costs two descriptors: take all the kernel
@@ -439,8 +414,7 @@ static int run(struct daemon *d)
 		log_err("control socket: %s", err);
 		return rc;
 	}
-	if ((rc = met_open(d->loop, &d->cfg, render_request_metrics, d, &d->metrics, err,
-			   sizeof(err)))) {
+	if ((rc = dmet_open(d, err, sizeof(err)))) {
 		log_err("%s", err);
 		return rc;
 	}
@@ -467,7 +441,7 @@ static void shutdown_daemon(struct daemon *d)
 	 * policy's fail mode, and the counters wait for the next start. */
 	bpfl_close(&d->bpf);
 	dctl_close(d);
-	met_close(d->metrics);
+	dmet_close(d);
 	ev_loop_free(d->loop);
 	rpin_free(&d->live_pins);
 	if (d->hub.n_workers)

@@ -14,6 +14,12 @@ static inline void ctr_add(_Atomic uint64_t *c, uint64_t v)
 			      memory_order_relaxed);
 }
 
+static inline void ctr_sub(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) - v,
+			      memory_order_relaxed);
+}
+
 static inline void ctr_set(_Atomic uint64_t *c, uint64_t v)
 {
 	atomic_store_explicit(c, v, memory_order_relaxed);
