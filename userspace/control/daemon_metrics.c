@@ -470,6 +470,7 @@ int dmet_ctl_events(void *ctx, const cJSON *req, cJSON *reply, char *err, size_t
 	struct daemon *d = ctx;
 	const cJSON *a = cJSON_GetObjectItemCaseSensitive(req, "after");
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(req, "max");
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(req, "last");
 	struct collect c = { NULL, false };
 	uint64_t after = 0, first, next;
 	struct evt_counts ec;
@@ -484,11 +485,20 @@ int dmet_ctl_events(void *ctx, const cJSON *req, cJSON *reply, char *err, size_t
 		snprintf(err, errlen, "events: \"max\" must be a number >= 1");
 		return -EINVAL;
 	}
+	if (l && (!cJSON_IsNumber(l) || l->valuedouble < 0)) {
+		snprintf(err, errlen, "events: \"last\" must be a number >= 0");
+		return -EINVAL;
+	}
 	if (a)
 		after = (uint64_t)a->valuedouble;
 	if (m && m->valuedouble < max)
 		max = (int)m->valuedouble;
 	evt_drain(d->events);
+	if (l) { /* only the newest `last` of those after `after` */
+		evt_since(d->events, 0, 0, &first, &next, collect_event, &c);
+		if (next - 1 > after + (uint64_t)l->valuedouble)
+			after = next - 1 - (uint64_t)l->valuedouble;
+	}
 	c.arr = cJSON_AddArrayToObject(reply, "events");
 	if (!c.arr)
 		return -ENOMEM;

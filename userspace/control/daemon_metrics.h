@@ -31,10 +31,10 @@ void dmet_close(struct daemon *d);
 /* A reload ended (rc 0: the new set is in force). */
 void dmet_reload_done(struct daemon *d, int rc);
 
-/* Control handler: {"cmd":"events", "after": N, "max": M} ->
+/* Control handler: {"cmd":"events", "after": N, "max": M, "last": L} ->
  * {"ok":true, "events":[...event_json.h...], "next": N, "first": N,
  *  "dropped": N}. "after" 0 (or absent) starts at the oldest held; a client
- * polls with after = next - 1. */
+ * polls with after = next - 1. "last" keeps only the newest L of them. */
 int dmet_ctl_events(void *ctx, const cJSON *req, cJSON *reply, char *err, size_t errlen);
 
 /* The metrics token file of state_dir: read, or made (0600) when missing.
