@@ -24,11 +24,15 @@ endif
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 # Debian packages the build and the tests need. nodejs/npm are only installed
-# when no node is on the machine already.
+# when no node is on the machine already. prometheus brings promtool (metrics
+# and rules checks), chromium the status page's browser test, debhelper,
+# fakeroot and dpkg-dev the .deb, systemd systemd-analyze, logrotate and
+# bash-completion the packaging checks.
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libssl-dev \
 	libcjson-dev libcmocka-dev libvectorscan-dev libnl-3-dev libnl-idiag-3-dev \
 	pkg-config gcc make openssl ca-certificates curl iproute2 python3 \
-	python3-requests wrk nginx-light procps
+	python3-requests wrk nginx-light procps \
+	prometheus chromium debhelper fakeroot dpkg-dev systemd logrotate bash-completion
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
