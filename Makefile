@@ -7,6 +7,8 @@
 #   make fuzz     long fuzzing runs (FUZZ_SECONDS per target)
 #   make deps     install missing Debian packages (idempotent; called by the above)
 #   make vmlinux  regenerate vmlinux/vmlinux.h from the running kernel's BTF
+#   make install  install into $(DESTDIR)$(PREFIX) (binaries, unit, man pages...)
+#   make demo     see it work in five minutes (root; a fake provider, no network)
 #   make V=1      show the commands
 
 BUILD   := build
@@ -86,15 +88,17 @@ PAGE_INC := $(GEN)/status_page.inc
 
 .SECONDARY:
 
-.PHONY: FORCE all deps e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
+.PHONY: FORCE all deps install uninstall e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
 
 all: $(BUILD)/aigwd $(BUILD)/aigwctl
 
 deps: $(DEPS_STAMP)
 
+# AIGW_NO_DEPS=1 (package builds): the build dependencies are the
+# packager's business; never call apt-get.
 $(DEPS_STAMP): Makefile
 	$(Q)mkdir -p $(BUILD)
-	$(Q)missing=""; for p in $(DEB_PKGS); do \
+	$(Q)[ "$(AIGW_NO_DEPS)" = 1 ] && exit 0; missing=""; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
@@ -146,11 +150,11 @@ $(LIB): $(LIB_OBJS)
 
 $(BUILD)/aigwd: userspace/aigwd.c $(LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/aigwctl: userspace/aigwctl.c $(LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 # --- unit tests (cmocka) ---------------------------------------------------
 
@@ -223,6 +227,52 @@ e2e-asan: all $(SAN_AIGWD) $(NODE_STAMP)
 
 test: all $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS) $(SAN_AIGWD)
 	$(Q)tests/run_all.sh
+
+# --- install ---------------------------------------------------------------
+
+# Binaries under PREFIX; config, unit, tmpfiles and logrotate where Debian
+# keeps them (aigwd's default config dir is /etc/aigw). An existing config
+# is never overwritten.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /lib/systemd/system
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL    ?= install
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/aigw/policies \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(COMPLETIONDIR)
+	$(INSTALL) -m 0755 $(BUILD)/aigwd $(DESTDIR)$(SBINDIR)/aigwd
+	$(INSTALL) -m 0755 $(BUILD)/aigwctl $(DESTDIR)$(BINDIR)/aigwctl
+	for f in aigw.json prices.json; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/aigw/$$f ] || \
+			$(INSTALL) -m 0644 policies/$$f $(DESTDIR)$(SYSCONFDIR)/aigw/$$f; \
+	done
+	for f in policies/policies/*.json; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/aigw/policies/$${f##*/} ] || \
+			$(INSTALL) -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/aigw/policies/; \
+	done
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/aigwd.service.in > $(DESTDIR)$(UNITDIR)/aigwd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/aigwd.service
+	$(INSTALL) -m 0644 dist/aigw.tmpfiles $(DESTDIR)$(TMPFILESDIR)/aigw.conf
+	$(INSTALL) -m 0644 dist/aigw.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/aigw
+	$(INSTALL) -m 0644 dist/aigwctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/aigwctl
+	$(INSTALL) -m 0644 man/aigwd.8 man/aigwctl.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 man/aigw.json.5 man/aigw-policy.5 $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/aigwd $(DESTDIR)$(BINDIR)/aigwctl \
+		$(DESTDIR)$(UNITDIR)/aigwd.service $(DESTDIR)$(TMPFILESDIR)/aigw.conf \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/aigw $(DESTDIR)$(COMPLETIONDIR)/aigwctl \
+		$(DESTDIR)$(MANDIR)/man8/aigwd.8 $(DESTDIR)$(MANDIR)/man8/aigwctl.8 \
+		$(DESTDIR)$(MANDIR)/man5/aigw.json.5 $(DESTDIR)$(MANDIR)/man5/aigw-policy.5
 
 # --- run and bench ---------------------------------------------------------
 
