@@ -88,7 +88,7 @@ PAGE_INC := $(GEN)/status_page.inc
 
 .SECONDARY:
 
-.PHONY: FORCE all deps install uninstall e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
+.PHONY: FORCE all deps install uninstall packaging e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
 
 all: $(BUILD)/aigwd $(BUILD)/aigwctl
 
@@ -214,6 +214,10 @@ e2e-deps: $(NODE_STAMP)
 
 e2e: all $(NODE_STAMP)
 	$(Q)tests/e2e/run.sh
+
+# make install's layout, the unit, logrotate, completion, man pages, the .deb.
+packaging: all
+	$(Q)/usr/bin/python3 tests/packaging/run.py
 
 # The daemon built with ASan + UBSan, for the e2e-asan stage of make test.
 SAN_AIGWD := $(BUILD)/san/aigwd

@@ -121,3 +121,39 @@ def test_sighup_reopens_the_audit_log():
         time.sleep(0.05)
     assert os.path.getsize(audit) > 0, "no record in the reopened audit.jsonl"
     assert os.path.getsize(audit + ".1") == old_size
+
+
+def test_logrotate_snippet_rotates_and_the_daemon_reopens():
+    """The shipped logrotate snippet, pointed at this daemon's audit log and
+    with its postrotate sending SIGHUP to this daemon (the unit's reload)."""
+    import shutil
+    import subprocess
+    from aigw_test import PROVIDER_V4, REPO, FakeProvider, Skip, tls_client
+    if not shutil.which("logrotate"):
+        raise Skip("logrotate is not installed (make deps)")
+    tree = CgroupTree()
+    a = tree.mk("A")
+    FakeProvider()
+    d = Daemon(tree, observe_policy(tree)).start()
+    audit = os.path.join(d.config["log_dir"], "audit.jsonl")
+    tls_client(a, PROVIDER_V4)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not os.path.getsize(audit):
+        time.sleep(0.05)
+    with open(os.path.join(REPO, "dist", "aigw.logrotate")) as f:
+        snippet = f.read()
+    conf = os.path.join(d.dir, "logrotate.conf")
+    with open(conf, "w") as f:
+        f.write(snippet.replace("/var/log/aigw/audit.jsonl", audit)
+                .replace("systemctl reload aigwd.service", f"kill -HUP {d.proc.pid}"))
+    since = d.log_size()
+    r = subprocess.run(["logrotate", "--force", "--state", os.path.join(d.dir, "lr.state"), conf],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    d.wait_log(r"reloaded \d+ policies", since=since)
+    assert os.path.exists(audit + ".1") and os.path.getsize(audit + ".1") > 0
+    tls_client(a, PROVIDER_V4)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not (os.path.exists(audit) and os.path.getsize(audit)):
+        time.sleep(0.05)
+    assert os.path.getsize(audit) > 0 and oct(os.stat(audit).st_mode & 0o777) == "0o600"
