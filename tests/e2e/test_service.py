@@ -40,6 +40,13 @@ class NotifySocket:
                 return msg
 
 
+def wait_nonempty(path, timeout=5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (os.path.exists(path) and os.path.getsize(path)):
+        time.sleep(0.05)
+    return os.path.exists(path) and os.path.getsize(path) > 0
+
+
 def test_sd_notify_sequence():
     tree = CgroupTree()
     tree.mk("A")
@@ -104,10 +111,7 @@ def test_sighup_reopens_the_audit_log():
     d = Daemon(tree, observe_policy(tree)).start()
     audit = os.path.join(d.config["log_dir"], "audit.jsonl")
     tls_client(a, PROVIDER_V4)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not os.path.getsize(audit):
-        time.sleep(0.05)
-    assert os.path.getsize(audit) > 0
+    assert wait_nonempty(audit)
     os.rename(audit, audit + ".1")
     since = d.log_size()
     d.signal(signal.SIGHUP)
@@ -116,10 +120,7 @@ def test_sighup_reopens_the_audit_log():
     assert oct(os.stat(audit).st_mode & 0o777) == "0o600"
     old_size = os.path.getsize(audit + ".1")
     tls_client(a, PROVIDER_V4)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not os.path.getsize(audit):
-        time.sleep(0.05)
-    assert os.path.getsize(audit) > 0, "no record in the reopened audit.jsonl"
+    assert wait_nonempty(audit), "no record in the reopened audit.jsonl"
     assert os.path.getsize(audit + ".1") == old_size
 
 
@@ -137,9 +138,7 @@ def test_logrotate_snippet_rotates_and_the_daemon_reopens():
     d = Daemon(tree, observe_policy(tree)).start()
     audit = os.path.join(d.config["log_dir"], "audit.jsonl")
     tls_client(a, PROVIDER_V4)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not os.path.getsize(audit):
-        time.sleep(0.05)
+    assert wait_nonempty(audit)
     with open(os.path.join(REPO, "dist", "aigw.logrotate")) as f:
         snippet = f.read()
     conf = os.path.join(d.dir, "logrotate.conf")
@@ -153,7 +152,4 @@ def test_logrotate_snippet_rotates_and_the_daemon_reopens():
     d.wait_log(r"reloaded \d+ policies", since=since)
     assert os.path.exists(audit + ".1") and os.path.getsize(audit + ".1") > 0
     tls_client(a, PROVIDER_V4)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not (os.path.exists(audit) and os.path.getsize(audit)):
-        time.sleep(0.05)
-    assert os.path.getsize(audit) > 0 and oct(os.stat(audit).st_mode & 0o777) == "0o600"
+    assert wait_nonempty(audit) and oct(os.stat(audit).st_mode & 0o777) == "0o600"
