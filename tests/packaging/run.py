@@ -188,6 +188,62 @@ def test_man_pages():
         assert cmd in text, cmd
 
 
+# --- contrib/: alert rules and the Grafana dashboard ---------------------------------
+
+def dashboard_exprs():
+    """Every query of contrib/grafana/aigw-dashboard.json, Grafana's
+    variables replaced by what they stand for."""
+    import json
+    with open(os.path.join(REPO, "contrib/grafana/aigw-dashboard.json")) as f:
+        dash = json.load(f)
+    exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+    exprs += [v["query"] for v in dash["templating"]["list"] if v["type"] == "query"]
+    subst = {"$__rate_interval": "5m", "$__range": "1h", "$job": "aigw", "$cgroup": ".*"}
+    out = []
+    for e in exprs:
+        for k, v in subst.items():
+            e = e.replace(k, v)
+        out.append(e)
+    return out
+
+
+def test_alert_rules_check_and_unit_tests():
+    need("promtool", "prometheus")
+    d = os.path.join(REPO, "contrib/prometheus")
+    r = sh(["promtool", "check", "rules", "aigw-alerts.yml"], cwd=d)
+    assert "SUCCESS: 8 rules found" in r.stdout, r.stdout
+    r = sh(["promtool", "test", "rules", "aigw-alerts.test.yml"], check=False, cwd=d)
+    assert r.returncode == 0 and "SUCCESS" in r.stdout, r.stdout + r.stderr
+    # Every alert has a unit test.
+    rules = open(os.path.join(d, "aigw-alerts.yml")).read()
+    tests = open(os.path.join(d, "aigw-alerts.test.yml")).read()
+    alerts = re.findall(r"^\s*- alert: (\w+)", rules, re.M)
+    assert sorted(alerts) == sorted({"AigwBudget80", "AigwBudget95", "AigwDown", "AigwDenialSpike",
+                                     "AigwFailOpenConnects", "AigwCertMintFailures"}), alerts
+    for a in alerts:
+        assert re.search(rf"alertname: {a}\n\s*exp_alerts:\n\s*- exp_labels", tests), f"{a}: no firing test"
+        assert re.search(rf"alertname: {a}\n\s*exp_alerts: \[\]", tests), f"{a}: no quiet test"
+
+
+def test_dashboard_queries_parse():
+    """Grafana's queries, as recording rules, through promtool's parser."""
+    need("promtool", "prometheus")
+    import json
+    exprs = [e for e in dashboard_exprs() if not e.startswith("label_values(")]
+    assert len(exprs) > 20
+    d = tmpdir()
+    with open(os.path.join(d, "dash.yml"), "w") as f:
+        json.dump({"groups": [{"name": "dashboard", "rules": [{"record": f"dash:q{i}", "expr": e}
+                                                              for i, e in enumerate(exprs)]}]}, f)
+    r = sh(["promtool", "check", "rules", os.path.join(d, "dash.yml")], check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    with open(os.path.join(REPO, "contrib/grafana/aigw-dashboard.json")) as f:
+        dash = json.load(f)
+    titles = " | ".join(p["title"] for p in dash["panels"])
+    for want in ("Tokens", "Cost", "Budget left", "refusals by reason", "percentiles", "Fail-open"):
+        assert want.lower() in titles.lower(), (want, titles)
+
+
 # --- the .deb --------------------------------------------------------------------------
 
 _deb = None
