@@ -194,3 +194,53 @@ def test_a_process_cannot_forge_a_log_line():
     d.wait_log(r"comm=x\\x0aaigwd error:")
     assert not re.search(r"^aigwd error:", d.log(), re.M), d.log()[-2000:]
     assert ctypes  # (prctl through ctypes in the child)
+
+
+FAKE_BUSCTL = r"""#!/bin/sh
+# Stands in for systemd's D-Bus API: StartTransientUnit NAME fail 3 PIDs au 1 PID ...
+# makes the scope's cgroup under $AIGW_FAKE_SLICE and moves PID into it.
+[ "$6" = StartTransientUnit ] && [ "${11}" = PIDs ] || exit 1
+dir="$AIGW_FAKE_SLICE/$8"
+mkdir -p "$dir" && echo "${14}" > "$dir/cgroup.procs" && echo "$8" >> "$AIGW_FAKE_LOG"
+"""
+
+
+def test_exec_uses_a_transient_scope_when_systemd_runs_the_host():
+    """With /run/systemd/system present (systemd is PID 1), exec asks systemd
+    for a transient scope (busctl StartTransientUnit, PIDs = CMD's process)
+    and pins the scope's cgroup before CMD runs. systemd is not PID 1 here,
+    so a private /run/systemd and a stand-in busctl play it."""
+    FakeProvider()
+    tree = CgroupTree()
+    slice_abs = tree.mk("system.slice")
+    d = Daemon(tree, {"pol": {"cgroups": [], "inspect": "observe"}},
+               extra_config={"cgroup_root": ""}).start()
+    fakebin = os.path.join(d.dir, "fakebin")
+    os.makedirs(fakebin)
+    with open(os.path.join(fakebin, "busctl"), "w") as f:
+        f.write(FAKE_BUSCTL)
+    os.chmod(os.path.join(fakebin, "busctl"), 0o755)
+    calls = os.path.join(d.dir, "busctl.log")
+    env = dict(os.environ, PATH=f"{fakebin}:{os.environ['PATH']}", AIGW_FAKE_SLICE=slice_abs,
+               AIGW_FAKE_LOG=calls)
+    probe = ("import json, socket\n"
+             "cg = open('/proc/self/cgroup').read().strip().split('::', 1)[1]\n"
+             f"s = socket.create_connection(('{PROVIDER_V4}', 443), timeout=5); s.close()\n"
+             "print(json.dumps({'cgroup': cg}))\n")
+    inner = ('mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/system && exec "$@"')
+    p = aigw_test.spawn(["unshare", "--mount", "--propagation", "private", "sh", "-c", inner, "sh",
+                         AIGWCTL, "--config", d.dir, "exec", "--policy", "pol", "--", PYTHON, "-c", probe],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 0, (out, err)
+    unit = open(calls).read().split()
+    assert len(unit) == 1 and re.fullmatch(r"aigw-exec-\d+\.scope", unit[0]), unit
+    scope_rel = f"{tree.relpath('system.slice')}/{unit[0]}"
+    tree.dirs.append(os.path.join(slice_abs, unit[0]))
+    res = json.loads(out.decode().strip().splitlines()[-1])
+    assert res["cgroup"] == "/" + scope_rel, res
+    # Its connect was managed under the pin of the scope.
+    d.wait_log(rf"conn cgroup=/{re.escape(scope_rel)} .*policy=pol")
+    # Afterwards the pin is gone (systemd removes an empty scope itself).
+    st = json.loads(ctl("--config", d.dir, "status", "--json").stdout)
+    assert not [x for x in st["pins"] if "aigw-exec-" in x["cgroup"]], st
