@@ -88,7 +88,7 @@ PAGE_INC := $(GEN)/status_page.inc
 
 .SECONDARY:
 
-.PHONY: FORCE all deps install uninstall packaging e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
+.PHONY: FORCE all deps install uninstall packaging demo e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
 
 all: $(BUILD)/aigwd $(BUILD)/aigwctl
 
@@ -285,6 +285,10 @@ run: all
 
 bench: all
 	$(Q)tests/bench/run.sh
+
+# Five minutes to see it work (README): as root, in a namespace of its own.
+demo: all
+	$(Q)contrib/demo/demo.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -143,24 +143,37 @@ void evt_publish_kernel(struct evt_hub *hub, uint64_t ts_ms, uint64_t cgroup_id,
 	e->seq = hub->next_seq++;
 }
 
+/* Each ring is in its worker's order; across rings the oldest request
+ * head goes first, so the history reads in time order. */
 void evt_drain(struct evt_hub *hub)
 {
+	uint64_t tail[EVT_MAX_WORKERS], head[EVT_MAX_WORKERS];
+
 	if (!hub)
 		return;
 	for (int w = 0; w < hub->n_workers; w++) {
-		struct evt_ring *ring = hub->rings[w];
-		uint64_t tail = atomic_load_explicit(&ring->tail, memory_order_relaxed);
-		uint64_t head = atomic_load_explicit(&ring->head, memory_order_acquire);
-
-		for (; tail != head; tail++) {
-			struct evt_event *e = history_next(hub);
-
-			*e = ring->slots[tail & (EVT_RING_SLOTS - 1)];
-			e->seq = hub->next_seq++;
-		}
-		/* The slots are copied before the producer may reuse them. */
-		atomic_store_explicit(&ring->tail, tail, memory_order_release);
+		tail[w] = atomic_load_explicit(&hub->rings[w]->tail, memory_order_relaxed);
+		head[w] = atomic_load_explicit(&hub->rings[w]->head, memory_order_acquire);
 	}
+	for (;;) {
+		int best = -1;
+
+		for (int w = 0; w < hub->n_workers; w++)
+			if (tail[w] != head[w] &&
+			    (best < 0 ||
+			     hub->rings[w]->slots[tail[w] & (EVT_RING_SLOTS - 1)].ts_ms <
+				     hub->rings[best]->slots[tail[best] & (EVT_RING_SLOTS - 1)].ts_ms))
+				best = w;
+		if (best < 0)
+			break;
+		struct evt_event *e = history_next(hub);
+
+		*e = hub->rings[best]->slots[tail[best]++ & (EVT_RING_SLOTS - 1)];
+		e->seq = hub->next_seq++;
+	}
+	/* The slots are copied before the producers may reuse them. */
+	for (int w = 0; w < hub->n_workers; w++)
+		atomic_store_explicit(&hub->rings[w]->tail, tail[w], memory_order_release);
 }
 
 int evt_since(const struct evt_hub *hub, uint64_t after, int max, uint64_t *first, uint64_t *next,

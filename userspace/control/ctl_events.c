@@ -65,8 +65,10 @@ void cevt_format(const cJSON *ev, char *buf, size_t len)
 	put(raw, sizeof(raw), &off, "%s.%03d  %-9s  /%s", when, (int)((int64_t)num(ev, "ts_ms") % 1000),
 	    verdict, str(ev, "cgroup"));
 	if (!strcmp(str(ev, "kind"), "kernel")) {
-		put(raw, sizeof(raw), &off, "  policy=%s  kernel refused %.0f connect(s) (%s)",
-		    str(ev, "policy"), num(ev, "denied_quota") + num(ev, "denied_down"),
+		if (*str(ev, "policy"))
+			put(raw, sizeof(raw), &off, "  policy=%s", str(ev, "policy"));
+		put(raw, sizeof(raw), &off, "  kernel refused %.0f connect(s) (%s)",
+		    num(ev, "denied_quota") + num(ev, "denied_down"),
 		    num(ev, "denied_quota") ? "quota: budget spent or connect rate"
 					    : "daemon down, fail_mode closed");
 	} else {

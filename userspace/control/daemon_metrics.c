@@ -268,6 +268,8 @@ static void render_metrics(FILE *f, bool full, void *arg)
 	rqm_render(f, tables, d->n_workers, &names);
 }
 
+static void kernel_events(struct daemon *d);
+
 /* --- the status page's JSON ------------------------------------------------- */
 
 struct models {
@@ -389,6 +391,7 @@ static cJSON *render_status(bool full, void *arg)
 	if (!st)
 		return NULL;
 	evt_drain(d->events);
+	kernel_events(d);
 	evt_counts(d->events, &ec);
 	open = atomic_load_explicit(&d->overload.connections, memory_order_relaxed);
 	cJSON_AddStringToObject(st, "version", aigw_version());
@@ -451,8 +454,11 @@ static void kernel_events(struct daemon *d)
 		next[i] = (struct dmet_seen){ r->cgroup_id, q, dn };
 		if (first || !old || (q <= old->denied_quota && dn <= old->denied_down))
 			continue;
-		evt_publish_kernel(d->events, (uint64_t)time(NULL) * 1000, r->cgroup_id, r->cgroup,
-				   r->pinned ? r->policy : "",
+		char removed[32];
+
+		snprintf(removed, sizeof(removed), "?id=%" PRIu64, r->cgroup_id);
+		evt_publish_kernel(d->events, (uint64_t)time(NULL) * 1000, r->cgroup_id,
+				   r->cgroup_exists ? r->cgroup : removed, r->pinned ? r->policy : "",
 				   q > old->denied_quota ? q - old->denied_quota : 0,
 				   dn > old->denied_down ? dn - old->denied_down : 0);
 	}
@@ -494,6 +500,7 @@ int dmet_ctl_events(void *ctx, const cJSON *req, cJSON *reply, char *err, size_t
 	if (m && m->valuedouble < max)
 		max = (int)m->valuedouble;
 	evt_drain(d->events);
+	kernel_events(d); /* the kernel's refusals up to now, not up to the last tick */
 	if (l) { /* only the newest `last` of those after `after` */
 		evt_since(d->events, 0, 0, &first, &next, collect_event, &c);
 		if (next - 1 > after + (uint64_t)l->valuedouble)
