@@ -93,8 +93,11 @@ def test_prometheus_metrics_match_the_maps():
     # Host-wide families.
     assert re.search(r'^aigw_build_info\{version="[^"]+",commit="[^"]+"\} 1$', text, re.M), text
     assert re.search(r"^aigw_connections_accepted_total [1-9]", text, re.M), text
-    assert re.search(r"^aigw_leaf_cert_mints_total [1-9]", text, re.M), text
-    assert re.search(r"^aigw_leaf_cert_cache_hits_total [1-9]", text, re.M), text
+    # Two terminated connections: each took its leaf from a worker's cache or
+    # had one minted (which worker took it is the kernel's choice).
+    mints = int(re.search(r"^aigw_leaf_cert_mints_total (\d+)", text, re.M).group(1))
+    hits = int(re.search(r"^aigw_leaf_cert_cache_hits_total (\d+)", text, re.M).group(1))
+    assert mints >= 1 and mints + hits == 2, (mints, hits)
     assert re.search(r"^aigw_upstream_pool_idle_connections \d", text, re.M), text
     assert 'aigw_reloads_total{result="success"} 0' in text
     try:

@@ -425,8 +425,8 @@ static int cmp_seen(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Counters are pinned and survive restarts: the first sight of a cgroup is
- * its baseline, not an event. */
+/* Counters are pinned and survive restarts: the first scan after start is
+ * the baseline, not events; a cgroup seen later counts from zero. */
 static void kernel_events(struct daemon *d)
 {
 	struct dmet *dm = d->dmet;
@@ -451,16 +451,18 @@ static void kernel_events(struct daemon *d)
 			dm->seen ? bsearch(&key, dm->seen, dm->n_seen, sizeof(key), cmp_seen) : NULL;
 		uint64_t q = r->v[UVIEW_DENIED_QUOTA], dn = r->v[UVIEW_DENIED_DOWN];
 
+		uint64_t old_q = old ? old->denied_quota : 0, old_dn = old ? old->denied_down : 0;
+
 		next[i] = (struct dmet_seen){ r->cgroup_id, q, dn };
-		if (first || !old || (q <= old->denied_quota && dn <= old->denied_down))
+		/* A cgroup that appears after the first scan counts from zero. */
+		if (first || (q <= old_q && dn <= old_dn))
 			continue;
 		char removed[32];
 
 		snprintf(removed, sizeof(removed), "?id=%" PRIu64, r->cgroup_id);
 		evt_publish_kernel(d->events, (uint64_t)time(NULL) * 1000, r->cgroup_id,
 				   r->cgroup_exists ? r->cgroup : removed, r->pinned ? r->policy : "",
-				   q > old->denied_quota ? q - old->denied_quota : 0,
-				   dn > old->denied_down ? dn - old->denied_down : 0);
+				   q > old_q ? q - old_q : 0, dn > old_dn ? dn - old_dn : 0);
 	}
 	qsort(next, v.n, sizeof(*next), cmp_seen);
 	free(dm->seen);
