@@ -7,6 +7,8 @@
 #   make fuzz     long fuzzing runs (FUZZ_SECONDS per target)
 #   make deps     install missing Debian packages (idempotent; called by the above)
 #   make vmlinux  regenerate vmlinux/vmlinux.h from the running kernel's BTF
+#   make install  install into $(DESTDIR)$(PREFIX) (binaries, unit, man pages...)
+#   make demo     see it work in five minutes (root; a fake provider, no network)
 #   make V=1      show the commands
 
 BUILD   := build
@@ -24,11 +26,15 @@ endif
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 # Debian packages the build and the tests need. nodejs/npm are only installed
-# when no node is on the machine already.
+# when no node is on the machine already. prometheus brings promtool (metrics
+# and rules checks), chromium the status page's browser test, debhelper,
+# fakeroot and dpkg-dev the .deb, systemd systemd-analyze, logrotate and
+# bash-completion the packaging checks.
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libssl-dev \
 	libcjson-dev libcmocka-dev libvectorscan-dev libnl-3-dev libnl-idiag-3-dev \
 	pkg-config gcc make openssl ca-certificates curl iproute2 python3 \
-	python3-requests wrk nginx-light procps
+	python3-requests wrk nginx-light procps \
+	prometheus chromium debhelper fakeroot dpkg-dev systemd logrotate bash-completion
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2
@@ -72,17 +78,27 @@ FUZZ_SMOKE_SECONDS ?= 20
 
 CONFIG ?= $(CURDIR)/policies
 
+# The release (VERSION) and commit, fixed into the binaries through a
+# generated header that changes only when they do.
+AIGW_VERSION ?= $(shell cat VERSION)
+AIGW_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+VERSION_H := $(GEN)/aigw_version.h
+# The status page, as a C string literal (one quoted line per HTML line).
+PAGE_INC := $(GEN)/status_page.inc
+
 .SECONDARY:
 
-.PHONY: all deps e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
+.PHONY: FORCE all deps install uninstall packaging demo e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
 
 all: $(BUILD)/aigwd $(BUILD)/aigwctl
 
 deps: $(DEPS_STAMP)
 
+# AIGW_NO_DEPS=1 (package builds): the build dependencies are the
+# packager's business; never call apt-get.
 $(DEPS_STAMP): Makefile
 	$(Q)mkdir -p $(BUILD)
-	$(Q)missing=""; for p in $(DEB_PKGS); do \
+	$(Q)[ "$(AIGW_NO_DEPS)" = 1 ] && exit 0; missing=""; for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
@@ -114,7 +130,17 @@ $(GEN)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 
 # --- userspace -------------------------------------------------------------
 
-$(BUILD)/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(DEPS_STAMP)
+$(VERSION_H): FORCE
+	@mkdir -p $(@D)
+	$(Q)printf '#define AIGW_VERSION_STRING "%s"\n#define AIGW_COMMIT_STRING "%s"\n' \
+		'$(AIGW_VERSION)' '$(AIGW_COMMIT)' > $@.tmp
+	$(Q)cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+$(PAGE_INC): userspace/accounting/status_page.html
+	@mkdir -p $(@D)
+	$(Q)sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H) $(PAGE_INC) $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -124,11 +150,11 @@ $(LIB): $(LIB_OBJS)
 
 $(BUILD)/aigwd: userspace/aigwd.c $(LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 $(BUILD)/aigwctl: userspace/aigwctl.c $(LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 # --- unit tests (cmocka) ---------------------------------------------------
 
@@ -137,7 +163,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@echo "  TEST    $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(LIB) $(LDLIBS) -lcmocka -o $@
 
-$(BUILD)/san/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS)
+$(BUILD)/san/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H) $(PAGE_INC)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN_FLAGS) -c $< -o $@
 
@@ -158,7 +184,7 @@ unit-san: $(SAN_BINS)
 
 # --- fuzzing (libFuzzer) ---------------------------------------------------
 
-$(BUILD)/fuzz/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS)
+$(BUILD)/fuzz/obj/%.o: userspace/%.c $(HEADERS) | $(BPF_SKELS) $(VERSION_H) $(PAGE_INC)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
 
@@ -189,6 +215,10 @@ e2e-deps: $(NODE_STAMP)
 e2e: all $(NODE_STAMP)
 	$(Q)tests/e2e/run.sh
 
+# make install's layout, the unit, logrotate, completion, man pages, the .deb.
+packaging: all
+	$(Q)/usr/bin/python3 tests/packaging/run.py
+
 # The daemon built with ASan + UBSan, for the e2e-asan stage of make test.
 SAN_AIGWD := $(BUILD)/san/aigwd
 
@@ -202,6 +232,52 @@ e2e-asan: all $(SAN_AIGWD) $(NODE_STAMP)
 test: all $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS) $(SAN_AIGWD)
 	$(Q)tests/run_all.sh
 
+# --- install ---------------------------------------------------------------
+
+# Binaries under PREFIX; config, unit, tmpfiles and logrotate where Debian
+# keeps them (aigwd's default config dir is /etc/aigw). An existing config
+# is never overwritten.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /lib/systemd/system
+TMPFILESDIR ?= /usr/lib/tmpfiles.d
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+INSTALL    ?= install
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/aigw/policies \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d \
+		$(DESTDIR)$(COMPLETIONDIR)
+	$(INSTALL) -m 0755 $(BUILD)/aigwd $(DESTDIR)$(SBINDIR)/aigwd
+	$(INSTALL) -m 0755 $(BUILD)/aigwctl $(DESTDIR)$(BINDIR)/aigwctl
+	for f in aigw.json prices.json; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/aigw/$$f ] || \
+			$(INSTALL) -m 0644 policies/$$f $(DESTDIR)$(SYSCONFDIR)/aigw/$$f; \
+	done
+	for f in policies/policies/*.json; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/aigw/policies/$${f##*/} ] || \
+			$(INSTALL) -m 0644 $$f $(DESTDIR)$(SYSCONFDIR)/aigw/policies/; \
+	done
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		dist/aigwd.service.in > $(DESTDIR)$(UNITDIR)/aigwd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/aigwd.service
+	$(INSTALL) -m 0644 dist/aigw.tmpfiles $(DESTDIR)$(TMPFILESDIR)/aigw.conf
+	$(INSTALL) -m 0644 dist/aigw.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/aigw
+	$(INSTALL) -m 0644 dist/aigwctl.bash-completion $(DESTDIR)$(COMPLETIONDIR)/aigwctl
+	$(INSTALL) -m 0644 man/aigwd.8 man/aigwctl.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 man/aigw.json.5 man/aigw-policy.5 $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/aigwd $(DESTDIR)$(BINDIR)/aigwctl \
+		$(DESTDIR)$(UNITDIR)/aigwd.service $(DESTDIR)$(TMPFILESDIR)/aigw.conf \
+		$(DESTDIR)$(SYSCONFDIR)/logrotate.d/aigw $(DESTDIR)$(COMPLETIONDIR)/aigwctl \
+		$(DESTDIR)$(MANDIR)/man8/aigwd.8 $(DESTDIR)$(MANDIR)/man8/aigwctl.8 \
+		$(DESTDIR)$(MANDIR)/man5/aigw.json.5 $(DESTDIR)$(MANDIR)/man5/aigw-policy.5
+
 # --- run and bench ---------------------------------------------------------
 
 run: all
@@ -209,6 +285,10 @@ run: all
 
 bench: all
 	$(Q)tests/bench/run.sh
+
+# Five minutes to see it work (README): as root, in a namespace of its own.
+demo: all
+	$(Q)contrib/demo/demo.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -11,6 +11,7 @@ make --no-print-directory unit-san || status=1
 make --no-print-directory fuzz-smoke || status=1
 make --no-print-directory e2e || status=1
 make --no-print-directory e2e-asan || status=1
+make --no-print-directory packaging || status=1
 passed=0; failed=0; skipped=0
 for f in "$AIGW_COUNTS_DIR"/*; do
 	[ -f "$f" ] || continue

@@ -1,15 +1,22 @@
 /*
  * aigwctl — the aigw command line.
  *
- *   aigwctl [--config DIR] COMMAND [ARGS]
+ *   aigwctl [--config DIR] COMMAND [OPTIONS] [ARGS]
  *
  * A thin dispatcher: each command parses its arguments here and calls the
- * module that does the work. status, reload, pin and unpin talk to the
- * daemon over its control socket (ctl_client.c); usage and top read the
+ * module that does the work. status, reload, pin, unpin and events talk to
+ * the daemon over its control socket (ctl_client.c); usage and top read the
  * pinned maps directly (usage_view.c, usage_top.c), so they work with the
  * daemon down; exec is ctl_exec.c; ca is ctl_trust.c; policy check is
- * policy_load.c. Exit status: 0 done, 1 failed, 2 bad usage; exec returns
- * its command's status (125-127 when the command could not be run).
+ * policy_load.c.
+ *
+ * Conventions: options go before or after the command (`aigwctl usage
+ * --config DIR --json` = `aigwctl --json --config DIR usage`), except that
+ * everything after `--`, and after exec's CMD, belongs to CMD; AIGW_CONFIG
+ * names the config dir when --config does not; every command has its own
+ * --help; every command that prints data takes --json. Exit status: 0 done,
+ * 1 failed, 2 bad usage; exec returns its command's status (125-127 when
+ * the command could not be run).
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +29,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "ctl_client.h"
+#include "ctl_events.h"
 #include "ctl_exec.h"
 #include "ctl_proto.h"
 #include "ctl_status.h"
@@ -30,40 +38,77 @@
 #include "tls_ca.h"
 #include "usage_top.h"
 #include "usage_view.h"
+#include "version.h"
 
 #define AIGWCTL_DEFAULT_CONFIG "/etc/aigw"
+#define AIGWCTL_CONFIG_ENV "AIGW_CONFIG"
 #define AIGWCTL_ERR_MAX 4096
-#define OPT_CONFIG_EQ "--config="
-#define OPT_POLICY_EQ "--policy="
+#define AIGWCTL_MAX_ARGS 256
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
+/* The options a command may take (struct command.opts). */
+enum {
+	OPT_JSON = 1u << 0,
+	OPT_ONCE = 1u << 1,
+	OPT_FOLLOW = 1u << 2,
+	OPT_LAST = 1u << 3,
+	OPT_COLUMNS = 1u << 4,
+	OPT_POLICY = 1u << 5,
+};
+
+/* A command's parsed arguments: options from anywhere, positionals in order. */
+struct args {
+	bool json, once, follow;
+	long last;           /* -1 unless --last */
+	const char *columns; /* --columns */
+	const char *policy;  /* --policy */
+	int npos;
+	char *pos[AIGWCTL_MAX_ARGS];
+	char **rest;         /* exec: CMD and its arguments, NULL-terminated */
+};
+
 struct command {
 	const char *name;
-	int (*fn)(const struct cfg_config *cfg, int argc, char **argv);
+	const char *synopsis; /* after "aigwctl NAME " */
+	const char *help;     /* what it does, for NAME --help */
+	unsigned opts;
+	int min_pos, max_pos; /* positionals; max -1: any */
+	bool takes_cmd;       /* exec: the first positional starts CMD */
+	int (*fn)(const struct cfg_config *cfg, const struct command *cmd, struct args *a);
 };
+
+static const struct command *commands_table(size_t *n);
 
 static void usage(FILE *f)
 {
+	size_t n;
+	const struct command *cmds = commands_table(&n);
+
+	fprintf(f, "usage: aigwctl [--config DIR] COMMAND [OPTIONS] [ARGS]\n\n");
+	for (size_t i = 0; i < n; i++) {
+		char left[80];
+
+		snprintf(left, sizeof(left), "%s %s", cmds[i].name, cmds[i].synopsis);
+		fprintf(f, "  %-39s%.*s\n", left, (int)strcspn(cmds[i].help, "\n"), cmds[i].help);
+	}
 	fprintf(f,
-		"usage: aigwctl [--config DIR] COMMAND [ARGS]\n"
 		"\n"
-		"  status [--json]              is aigwd up; programs attached; pinned cgroups\n"
-		"  usage [--json]               counters per cgroup, from the pinned maps\n"
-		"  top [--once]                 live per-cgroup rates, redrawn each second (q quits)\n"
-		"  pin CGROUP POLICY            pin a policy to a cgroup, live\n"
-		"  unpin CGROUP                 remove a live pin\n"
-		"  exec --policy P -- CMD ...   run CMD in a new cgroup pinned to P, trusting the CA\n"
-		"  reload                       reload the policies (a bad set changes nothing)\n"
-		"  policy check FILE...         validate policy files without applying them\n"
-		"  ca path|export|install       the local CA: its file, its PEM, or add it to the\n"
-		"                               system store\n"
+		"  --config DIR   directory of aigw.json and policies/ (default $%s, else %s)\n"
+		"  --help         this text; COMMAND --help: that command's\n"
+		"  --version      the version\n"
 		"\n"
-		"  --config DIR   directory of aigw.json and policies/ (default %s)\n"
-		"\n"
-		"CGROUP is relative to the cgroup2 mount: a/b, /a/b, or the full path under it.\n",
-		AIGWCTL_DEFAULT_CONFIG);
+		"Options go before or after the command. CGROUP is relative to the cgroup2 mount:\n"
+		"a/b, /a/b, or the full path under it. Exit status: 0 done, 1 failed, 2 bad usage.\n",
+		AIGWCTL_CONFIG_ENV, AIGWCTL_DEFAULT_CONFIG);
 }
+
+static void command_usage(FILE *f, const struct command *c)
+{
+	fprintf(f, "usage: aigwctl [--config DIR] %s %s\n\n%s\n", c->name, c->synopsis, c->help);
+}
+
+static const struct command *bad_cmd; /* the command whose usage bad_usage prints */
 
 static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
 {
@@ -74,7 +119,10 @@ static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\n\n");
-	usage(stderr);
+	if (bad_cmd)
+		command_usage(stderr, bad_cmd);
+	else
+		usage(stderr);
 	return EXIT_USAGE;
 }
 
@@ -84,18 +132,6 @@ static int fail(const char *what, const char *err)
 	return EXIT_FAIL;
 }
 
-/* Accept only `flag` (at most once) after the command name. */
-static int parse_flag(int argc, char **argv, const char *flag, bool *on)
-{
-	*on = false;
-	for (int i = 1; i < argc; i++) {
-		if (*on || strcmp(argv[i], flag))
-			return bad_usage("unexpected argument: %s", argv[i]);
-		*on = true;
-	}
-	return EXIT_OK;
-}
-
 static void print_json(const cJSON *j)
 {
 	char *s = cJSON_Print(j);
@@ -103,6 +139,81 @@ static void print_json(const cJSON *j)
 	if (s)
 		puts(s);
 	free(s);
+}
+
+/* "--name VALUE" or "--name=VALUE" at argv[*i]: the value, or NULL. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *bad)
+{
+	size_t len = strlen(name);
+
+	if (strncmp(argv[*i], name, len))
+		return NULL;
+	if (argv[*i][len] == '=')
+		return argv[*i] + len + 1;
+	if (argv[*i][len])
+		return NULL;
+	if (*i + 1 >= argc) {
+		*bad = true;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+/* A command's own arguments (the global ones already taken out). */
+static int parse_args(const struct command *c, int argc, char **argv, struct args *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->last = -1;
+	for (int i = 0; i < argc; i++) {
+		const char *v, *arg = argv[i];
+		bool bad = false;
+
+		if (!strcmp(arg, "--")) {
+			if (c->takes_cmd) {
+				a->rest = &argv[i + 1];
+				break;
+			}
+			for (i++; i < argc && a->npos < AIGWCTL_MAX_ARGS; i++)
+				a->pos[a->npos++] = argv[i];
+			break;
+		}
+		if (arg[0] != '-' || !arg[1]) {
+			if (c->takes_cmd) {
+				a->rest = &argv[i];
+				break;
+			}
+			if (a->npos == AIGWCTL_MAX_ARGS)
+				return bad_usage("too many arguments");
+			a->pos[a->npos++] = argv[i];
+			continue;
+		}
+		if ((c->opts & OPT_JSON) && !strcmp(arg, "--json"))
+			a->json = true;
+		else if ((c->opts & OPT_ONCE) && !strcmp(arg, "--once"))
+			a->once = true;
+		else if ((c->opts & OPT_FOLLOW) && (!strcmp(arg, "--follow") || !strcmp(arg, "-f")))
+			a->follow = true;
+		else if ((c->opts & OPT_LAST) && (v = opt_value(argc, argv, &i, "--last", &bad))) {
+			char *end;
+
+			a->last = strtol(v, &end, 10);
+			if (*end || a->last < 0)
+				return bad_usage("%s: --last needs a number >= 0", c->name);
+		} else if ((c->opts & OPT_COLUMNS) && (v = opt_value(argc, argv, &i, "--columns", &bad)))
+			a->columns = v;
+		else if ((c->opts & OPT_POLICY) && ((v = opt_value(argc, argv, &i, "--policy", &bad)) ||
+						    (v = opt_value(argc, argv, &i, "-p", &bad))))
+			a->policy = v;
+		else
+			return bad_usage(bad ? "%s: %s needs a value" : "%s: unexpected option %s",
+					 c->name, arg);
+	}
+	if (a->npos < c->min_pos || (c->max_pos >= 0 && a->npos > c->max_pos)) {
+		if (a->npos < c->min_pos)
+			return bad_usage("%s: missing arguments", c->name);
+		return bad_usage("%s: unexpected argument: %s", c->name, a->pos[c->max_pos]);
+	}
+	return EXIT_OK;
 }
 
 /* "a/b", "/a/b/" or "<cgroup2 mount>/a/b" -> "a/b"; "/" -> "" (the root). */
@@ -147,19 +258,16 @@ static int call(const struct cfg_config *cfg, cJSON *req, cJSON **reply, char *e
 	return rc;
 }
 
-static int cmd_status(const struct cfg_config *cfg, int argc, char **argv)
+static int cmd_status(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
 {
 	char err[AIGWCTL_ERR_MAX], why[AIGWCTL_ERR_MAX];
 	struct uview_src src;
 	cJSON *st = NULL;
-	bool json, have_src;
-	int rc = parse_flag(argc, argv, "--json", &json);
+	bool have_src;
+	int rc = call(cfg, ctlp_request(CTLP_CMD_STATUS), &st, err);
 
-	if (rc)
-		return rc;
-	rc = call(cfg, ctlp_request(CTLP_CMD_STATUS), &st, err);
 	if (!rc) {
-		if (json)
+		if (a->json)
 			print_json(st);
 		else
 			cstat_print(stdout, st, true);
@@ -172,7 +280,7 @@ static int cmd_status(const struct cfg_config *cfg, int argc, char **argv)
 	/* Down: what the kernel still enforces, from the pins. */
 	have_src = !uview_open(&src, cfg, why, sizeof(why));
 	st = cstat_offline(cfg, have_src ? &src : NULL, err);
-	if (st && json)
+	if (st && a->json)
 		print_json(st);
 	else if (st)
 		cstat_print(stdout, st, false);
@@ -183,19 +291,35 @@ static int cmd_status(const struct cfg_config *cfg, int argc, char **argv)
 	return fail(NULL, err);
 }
 
-static int cmd_pin(const struct cfg_config *cfg, int argc, char **argv)
+/* {"ok": true, "cgroup": ..., ...} for --json of pin and unpin. */
+static void print_done(bool json, const char *cgroup, const char *policy, const char *text)
 {
-	char cg[CFG_CGROUP_PATH_MAX], err[AIGWCTL_ERR_MAX];
+	cJSON *o;
+
+	if (!json) {
+		puts(text);
+		return;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddBoolToObject(o, "ok", true);
+	cJSON_AddStringToObject(o, "cgroup", cgroup);
+	if (policy)
+		cJSON_AddStringToObject(o, "policy", policy);
+	print_json(o);
+	cJSON_Delete(o);
+}
+
+static int cmd_pin(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
+{
+	char cg[CFG_CGROUP_PATH_MAX], err[AIGWCTL_ERR_MAX], text[CFG_CGROUP_PATH_MAX + 128];
 	cJSON *req, *reply = NULL;
 	int rc;
 
-	if (argc != 3)
-		return bad_usage("pin needs CGROUP and POLICY");
-	if ((rc = cgroup_arg(argv[1], cg, sizeof(cg))))
+	if ((rc = cgroup_arg(a->pos[0], cg, sizeof(cg))))
 		return rc;
 	req = ctlp_request(CTLP_CMD_PIN);
 	if (req && (!cJSON_AddStringToObject(req, CTLP_F_CGROUP, cg) ||
-		    !cJSON_AddStringToObject(req, CTLP_F_POLICY, argv[2]))) {
+		    !cJSON_AddStringToObject(req, CTLP_F_POLICY, a->pos[1]))) {
 		cJSON_Delete(req);
 		req = NULL;
 	}
@@ -203,19 +327,18 @@ static int cmd_pin(const struct cfg_config *cfg, int argc, char **argv)
 	cJSON_Delete(reply);
 	if (rc)
 		return fail("pin", err);
-	printf("pinned /%s to policy %s\n", cg, argv[2]);
+	snprintf(text, sizeof(text), "pinned /%s to policy %s", cg, a->pos[1]);
+	print_done(a->json, cg, a->pos[1], text);
 	return EXIT_OK;
 }
 
-static int cmd_unpin(const struct cfg_config *cfg, int argc, char **argv)
+static int cmd_unpin(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
 {
-	char cg[CFG_CGROUP_PATH_MAX], err[AIGWCTL_ERR_MAX];
+	char cg[CFG_CGROUP_PATH_MAX], err[AIGWCTL_ERR_MAX], text[CFG_CGROUP_PATH_MAX + 32];
 	cJSON *req, *reply = NULL;
 	int rc;
 
-	if (argc != 2)
-		return bad_usage("unpin needs CGROUP");
-	if ((rc = cgroup_arg(argv[1], cg, sizeof(cg))))
+	if ((rc = cgroup_arg(a->pos[0], cg, sizeof(cg))))
 		return rc;
 	req = ctlp_request(CTLP_CMD_UNPIN);
 	if (req && !cJSON_AddStringToObject(req, CTLP_F_CGROUP, cg)) {
@@ -226,20 +349,18 @@ static int cmd_unpin(const struct cfg_config *cfg, int argc, char **argv)
 	cJSON_Delete(reply);
 	if (rc)
 		return fail("unpin", err);
-	printf("unpinned /%s\n", cg);
+	snprintf(text, sizeof(text), "unpinned /%s", cg);
+	print_done(a->json, cg, NULL, text);
 	return EXIT_OK;
 }
 
-static int cmd_reload(const struct cfg_config *cfg, int argc, char **argv)
+static int cmd_reload(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
 {
 	char err[AIGWCTL_ERR_MAX];
 	const cJSON *n;
 	cJSON *reply = NULL;
-	int rc;
+	int rc = call(cfg, ctlp_request(CTLP_CMD_RELOAD), &reply, err);
 
-	if (argc != 1)
-		return bad_usage("unexpected argument: %s", argv[1]);
-	rc = call(cfg, ctlp_request(CTLP_CMD_RELOAD), &reply, err);
 	if (rc == -EREMOTEIO) {
 		cJSON_Delete(reply);
 		return fail("reload refused, the policies in force are unchanged", err);
@@ -247,12 +368,22 @@ static int cmd_reload(const struct cfg_config *cfg, int argc, char **argv)
 	if (rc)
 		return fail("reload", err);
 	n = cJSON_GetObjectItemCaseSensitive(reply, CTLP_F_POLICIES);
-	if (cJSON_IsNumber(n))
+	if (a->json)
+		print_json(reply);
+	else if (cJSON_IsNumber(n))
 		printf("reloaded %d policies\n", n->valueint);
 	else
 		printf("reloaded\n");
 	cJSON_Delete(reply);
 	return EXIT_OK;
+}
+
+static int cmd_events(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
+{
+	struct cevt_opts o = { .cfg = cfg, .follow = a->follow, .json = a->json, .last = a->last };
+	char err[AIGWCTL_ERR_MAX];
+
+	return cevt_run(&o, err, sizeof(err)) ? fail("events", err) : EXIT_OK;
 }
 
 /* --- commands on the pinned maps --------------------------------------------------- */
@@ -268,21 +399,20 @@ static int open_maps(const struct cfg_config *cfg, struct uview_src *src)
 	return EXIT_OK;
 }
 
-static int cmd_usage(const struct cfg_config *cfg, int argc, char **argv)
+static int cmd_usage(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
 {
 	char err[AIGWCTL_ERR_MAX];
 	struct uview_src src;
 	struct uview v;
-	bool json;
-	int rc = parse_flag(argc, argv, "--json", &json);
+	int rc = open_maps(cfg, &src);
 
-	if (rc || (rc = open_maps(cfg, &src)))
+	if (rc)
 		return rc;
 	if (uview_read(&src, &v, err, sizeof(err))) {
 		uview_close(&src);
 		return fail("usage", err);
 	}
-	if (json) {
+	if (a->json) {
 		cJSON *arr = uview_to_json(&v);
 
 		rc = arr ? EXIT_OK : fail("usage", "out of memory");
@@ -299,14 +429,18 @@ static int cmd_usage(const struct cfg_config *cfg, int argc, char **argv)
 	return rc;
 }
 
-static int cmd_top(const struct cfg_config *cfg, int argc, char **argv)
+static int cmd_top(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
 {
-	struct utop_opts o = { 0 };
+	struct utop_opts o = { .once = a->once, .json = a->json, .columns = a->columns };
+	struct utop_column cols[UTOP_MAX_COLUMNS];
 	char err[AIGWCTL_ERR_MAX];
 	struct uview_src src;
-	int rc = parse_flag(argc, argv, "--once", &o.once);
+	int n, rc;
 
-	if (rc || (rc = open_maps(cfg, &src)))
+	/* A bad column list is bad usage, before any map is opened. */
+	if (utop_parse_columns(a->columns, cols, &n, err, sizeof(err)))
+		return bad_usage("top: %s", err);
+	if ((rc = open_maps(cfg, &src)))
 		return rc;
 	rc = utop_run(&src, &o, err, sizeof(err));
 	uview_close(&src);
@@ -315,29 +449,17 @@ static int cmd_top(const struct cfg_config *cfg, int argc, char **argv)
 
 /* --- exec, policy, ca ------------------------------------------------------------ */
 
-static int cmd_exec(const struct cfg_config *cfg, int argc, char **argv)
+static int cmd_exec(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
 {
-	struct cexec_opts o = { .cfg = cfg };
+	struct cexec_opts o = { .cfg = cfg, .policy = a->policy };
 	char err[AIGWCTL_ERR_MAX];
-	int i, status;
+	int status;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--")) {
-			i++;
-			break;
-		}
-		if ((!strcmp(argv[i], "--policy") || !strcmp(argv[i], "-p")) && i + 1 < argc)
-			o.policy = argv[++i];
-		else if (!strncmp(argv[i], OPT_POLICY_EQ, strlen(OPT_POLICY_EQ)))
-			o.policy = argv[i] + strlen(OPT_POLICY_EQ);
-		else
-			return bad_usage("exec: unexpected option %s", argv[i]);
-	}
 	if (!o.policy || !*o.policy)
 		return bad_usage("exec needs --policy P");
-	if (i >= argc)
+	if (!a->rest || !a->rest[0])
 		return bad_usage("exec needs a command to run");
-	o.argv = &argv[i];
+	o.argv = a->rest;
 	if (cexec_run(&o, &status, err, sizeof(err))) {
 		fail("exec", err);
 		return CEXEC_EXIT_FAILED;
@@ -347,97 +469,250 @@ static int cmd_exec(const struct cfg_config *cfg, int argc, char **argv)
 
 /* Each file alone (so every file gets its verdict), then all of them as
  * one set (names unique, each cgroup pinned once). */
-static int cmd_policy(const struct cfg_config *cfg, int argc, char **argv)
+static int cmd_policy(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
 {
 	char err[AIGWCTL_ERR_MAX];
+	cJSON *out = a->json ? cJSON_CreateArray() : NULL;
 	int bad = 0;
 
-	if (argc < 2 || strcmp(argv[1], "check"))
+	if (strcmp(a->pos[0], "check"))
 		return bad_usage("policy: the subcommand is check FILE...");
-	if (argc < 3)
+	if (a->npos < 2)
 		return bad_usage("policy check needs at least one FILE");
-	for (int i = 2; i < argc; i++) {
-		const char *one = argv[i];
+	for (int i = 1; i < a->npos; i++) {
+		const char *one = a->pos[i];
+		bool ok = !pol_check_files(&one, 1, cfg, err, sizeof(err));
 
-		if (pol_check_files(&one, 1, cfg, err, sizeof(err))) {
-			fprintf(stderr, "%s\n", err);
-			bad++;
-		} else {
+		bad += !ok;
+		if (out) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddItemToArray(out, o);
+			cJSON_AddStringToObject(o, "file", one);
+			cJSON_AddBoolToObject(o, "ok", ok);
+			if (ok)
+				cJSON_AddNullToObject(o, "error");
+			else
+				cJSON_AddStringToObject(o, "error", err);
+		} else if (ok) {
 			printf("%s: ok\n", one);
+		} else {
+			fprintf(stderr, "%s\n", err);
 		}
 	}
 	fflush(stdout);
-	if (!bad && argc > 3 &&
-	    pol_check_files((const char *const *)&argv[2], argc - 2, cfg, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
+	if (!bad && a->npos > 2 &&
+	    pol_check_files((const char *const *)&a->pos[1], a->npos - 1, cfg, err, sizeof(err))) {
+		if (out) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddItemToArray(out, o);
+			cJSON_AddNullToObject(o, "file");
+			cJSON_AddBoolToObject(o, "ok", false);
+			cJSON_AddStringToObject(o, "error", err);
+		} else {
+			fprintf(stderr, "%s\n", err);
+		}
 		bad++;
 	}
+	if (out)
+		print_json(out);
+	cJSON_Delete(out);
 	return bad ? EXIT_FAIL : EXIT_OK;
 }
 
-static int cmd_ca(const struct cfg_config *cfg, int argc, char **argv)
+static int cmd_ca(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
 {
 	char path[PATH_MAX], err[AIGWCTL_ERR_MAX];
+	const char *sub = a->pos[0];
 
-	if (argc != 2)
-		return bad_usage("ca needs one of: path, export, install");
 	if (ctrust_ca_path(cfg->state_dir, path, sizeof(path)))
 		return fail("ca", "state_dir path too long");
-	if (!strcmp(argv[1], "path")) {
-		printf("%s\n", path);
+	if (!strcmp(sub, "path")) {
+		if (a->json) {
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "path", path);
+			print_json(o);
+			cJSON_Delete(o);
+		} else {
+			printf("%s\n", path);
+		}
 		return EXIT_OK;
 	}
-	if (!strcmp(argv[1], "export")) {
+	if (a->json)
+		return bad_usage("ca %s: --json is only for ca path", sub);
+	if (!strcmp(sub, "export")) {
 		if (ctrust_ca_check(cfg->state_dir, err, sizeof(err)) ||
 		    tca_export_pem(cfg->state_dir, stdout, err, sizeof(err)))
 			return fail("ca export", err);
 		return EXIT_OK;
 	}
-	if (!strcmp(argv[1], "install")) {
+	if (!strcmp(sub, "install")) {
 		if (ctrust_install(cfg->state_dir, err, sizeof(err)))
 			return fail("ca install", err);
 		printf("installed %s as %s and ran %s\n", path, CTRUST_INSTALL_PATH,
 		       CTRUST_UPDATE_CMD);
 		return EXIT_OK;
 	}
-	return bad_usage("ca: unknown subcommand %s (path, export, install)", argv[1]);
+	return bad_usage("ca: unknown subcommand %s (path, export, install)", sub);
 }
 
+static int cmd_help(const struct cfg_config *cfg, const struct command *cmd, struct args *a);
+
 static const struct command commands[] = {
-	{ "status", cmd_status }, { "usage", cmd_usage },   { "top", cmd_top },
-	{ "pin", cmd_pin },       { "unpin", cmd_unpin },   { "exec", cmd_exec },
-	{ "reload", cmd_reload }, { "policy", cmd_policy }, { "ca", cmd_ca },
+	{ "status", "[--json]",
+	  "Is aigwd up; programs attached; pinned cgroups.\n\n"
+	  "Its listener, programs attached, each pinned cgroup and its policy. With the\n"
+	  "daemon down, what the pinned maps and links still enforce (and exit 1).",
+	  OPT_JSON, 0, 0, false, cmd_status },
+	{ "usage", "[--json]",
+	  "Counters per cgroup, from the pinned maps.\n\n"
+	  "Connects redirected and refused by\n"
+	  "the kernel, requests, tokens, cost and budget left of the current window.\n"
+	  "Works with the daemon down. In JSON, a cgroup without a budget has\n"
+	  "\"token_budget\": null and \"budget_left\": null.",
+	  OPT_JSON, 0, 0, false, cmd_usage },
+	{ "top", "[--once] [--json] [--columns LIST]",
+	  "Live per-cgroup rates, redrawn each second.\n\n"
+	  "Busiest cgroups first; q or Ctrl-C quits. Fits the terminal (100 columns\n"
+	  "when not a terminal): long cgroup paths are cut at the front.\n"
+	  "  --once          print one frame and exit\n"
+	  "  --json          one frame as JSON (implies --once)\n"
+	  "  --columns LIST  comma-separated; the default is\n"
+	  "                  " UTOP_DEFAULT_COLUMNS "\n"
+	  "                  from: requests, tokens, tokens_in, tokens_out, cost, token_budget,\n"
+	  "                  budget_left, redirected, denied_down, direct_down, denied_quota;\n"
+	  "                  add /s for a rate per second (requests/s)",
+	  OPT_JSON | OPT_ONCE | OPT_COLUMNS, 0, 0, false, cmd_top },
+	{ "events", "[--follow] [--json] [--last N]",
+	  "The gateway's decisions, live (like hubble observe).\n\n"
+	  "Newest last: each request with cgroup, process,\n"
+	  "provider, path, model, status, tokens and cost, and every refusal with its\n"
+	  "reason (model, dlp, rate_limit, budget, limit, ..., and the kernel's refusals\n"
+	  "at connect: kernel_quota, kernel_down).\n"
+	  "  --follow, -f  keep printing new events until Ctrl-C\n"
+	  "  --json        one JSON object per line\n"
+	  "  --last N      start with the newest N held (default 20; 0 with --follow)",
+	  OPT_JSON | OPT_FOLLOW | OPT_LAST, 0, 0, false, cmd_events },
+	{ "pin", "[--json] CGROUP POLICY", "Pin a policy to a cgroup, live (kept on restart).",
+	  OPT_JSON, 2, 2, false, cmd_pin },
+	{ "unpin", "[--json] CGROUP", "Remove a live pin.", OPT_JSON, 1, 1, false, cmd_unpin },
+	{ "exec", "--policy P [--] CMD [ARGS...]",
+	  "Run CMD in a new cgroup pinned to P, trusting the CA.\n\n"
+	  "The CA is trusted through SSL_CERT_FILE,\n"
+	  "REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, NODE_EXTRA_CA_CERTS); exits with CMD's status.\n"
+	  "Under systemd the cgroup is a transient scope (aigw-exec-PID.scope); otherwise\n"
+	  "<cgroup_root>/aigw-exec-PID.",
+	  OPT_POLICY, 0, 0, true, cmd_exec },
+	{ "reload", "[--json]", "Reload the policies (a bad set changes nothing).",
+	  OPT_JSON, 0, 0, false, cmd_reload },
+	{ "policy", "check [--json] FILE...", "Validate policy files without applying them.",
+	  OPT_JSON, 1, -1, false, cmd_policy },
+	{ "ca", "path [--json] | export | install",
+	  "The local CA: its file, its PEM, or install it.\n\n"
+	  "path prints its file, export its PEM on stdout, install adds it to the\n"
+	  "system store (update-ca-certificates).",
+	  OPT_JSON, 1, 1, false, cmd_ca },
+	{ "help", "[COMMAND]", "This list, or a command's help.", 0, 0, 1, false, cmd_help },
 };
+
+static const struct command *commands_table(size_t *n)
+{
+	*n = sizeof(commands) / sizeof(commands[0]);
+	return commands;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(name, commands[c].name))
+			return &commands[c];
+	return NULL;
+}
+
+static int cmd_help(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
+{
+	const struct command *c = a->npos ? find_command(a->pos[0]) : NULL;
+
+	if (a->npos && !c)
+		return bad_usage("help: unknown command %s", a->pos[0]);
+	if (c)
+		command_usage(stdout, c);
+	else
+		usage(stdout);
+	return EXIT_OK;
+}
 
 int main(int argc, char **argv)
 {
-	const char *dir = AIGWCTL_DEFAULT_CONFIG;
+	const char *dir = getenv(AIGWCTL_CONFIG_ENV);
 	const struct command *cmd = NULL;
+	char *cargv[AIGWCTL_MAX_ARGS + 1];
 	char err[AIGWCTL_ERR_MAX];
 	struct cfg_config cfg;
-	int i, rc;
+	struct args a;
+	bool help = false, in_cmd = false;
+	int cargc = 0, rc;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if ((!strcmp(argv[i], "--config") || !strcmp(argv[i], "-c")) && i + 1 < argc)
-			dir = argv[++i];
-		else if (!strncmp(argv[i], OPT_CONFIG_EQ, strlen(OPT_CONFIG_EQ)))
-			dir = argv[i] + strlen(OPT_CONFIG_EQ);
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
+	if (!dir || !*dir)
+		dir = AIGWCTL_DEFAULT_CONFIG;
+	/* Global options from anywhere, up to "--" or exec's CMD; the rest,
+	 * in order, is the command's. */
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *v;
+		bool bad = false;
+
+		if (in_cmd || !strcmp(arg, "--")) {
+			in_cmd = true;
+		} else if ((v = opt_value(argc, argv, &i, "--config", &bad)) ||
+			   (v = opt_value(argc, argv, &i, "-c", &bad))) {
+			dir = v;
+			continue;
+		} else if (bad) {
+			return bad_usage("%s needs a directory", arg);
+		} else if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			help = true;
+			continue;
+		} else if (!strcmp(arg, "--version")) {
+			printf("aigwctl %s (commit %s)\n", aigw_version(), aigw_commit());
 			return EXIT_OK;
-		} else
-			return bad_usage("unknown option %s", argv[i]);
+		} else if (!cmd && arg[0] != '-') {
+			if (!(cmd = find_command(arg)))
+				return bad_usage("unknown command %s", arg);
+			bad_cmd = cmd;
+			continue;
+		} else if (cmd && cmd->takes_cmd && arg[0] != '-') {
+			in_cmd = true; /* exec's CMD: all that follows is its own */
+		}
+		if (cargc == AIGWCTL_MAX_ARGS)
+			return bad_usage("too many arguments");
+		cargv[cargc++] = argv[i];
+		/* exec --policy P: P is not CMD. */
+		if (cmd && cmd->takes_cmd && !in_cmd && (!strcmp(arg, "--policy") || !strcmp(arg, "-p")) &&
+		    i + 1 < argc) {
+			if (cargc == AIGWCTL_MAX_ARGS)
+				return bad_usage("too many arguments");
+			cargv[cargc++] = argv[++i];
+		}
 	}
-	if (i >= argc)
-		return bad_usage("no command given");
-	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (!strcmp(argv[i], commands[c].name))
-			cmd = &commands[c];
+	cargv[cargc] = NULL;
+	if (help) {
+		if (cmd)
+			command_usage(stdout, cmd);
+		else
+			usage(stdout);
+		return EXIT_OK;
+	}
 	if (!cmd)
-		return bad_usage("unknown command %s", argv[i]);
+		return bad_usage("no command given");
+	if ((rc = parse_args(cmd, cargc, cargv, &a)))
+		return rc;
+	if (cmd->fn == cmd_help)
+		return cmd_help(NULL, cmd, &a);
 	if (cfg_load(dir, &cfg, err, sizeof(err)))
 		return fail(NULL, err);
-	rc = cmd->fn(&cfg, argc - i, argv + i);
+	rc = cmd->fn(&cfg, cmd, &a);
 	cfg_free(&cfg);
 	return rc;
 }

@@ -29,20 +29,21 @@
 #include "audit.h"
 #include "daemon.h"
 #include "daemon_ctl.h"
+#include "daemon_metrics.h"
 #include "bpf_loader.h"
 #include "bpf_maps.h"
 #include "cgroup.h"
 #include "config.h"
 #include "ev.h"
 #include "log.h"
-#include "metrics.h"
-#include "req_metrics.h"
 #include "policy_apply.h"
 #include "policy_load.h"
 #include "rate_limit.h"
 #include "resolver.h"
+#include "sd_notify.h"
 #include "snapshot.h"
 #include "tls_ca.h"
+#include "version.h"
 #include "worker.h"
 
 #define AIGWD_DEFAULT_CONFIG "/etc/aigw"
@@ -60,11 +61,12 @@ static struct daemon *the_daemon;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: aigwd [--config DIR] [--check | --cleanup] [--verbose]\n"
+		"usage: aigwd [--config DIR] [--check | --cleanup] [--verbose] [--version]\n"
 		"  --config DIR  read DIR/aigw.json and DIR/policies/*.json (default %s)\n"
 		"  --check       validate the config and policies, then exit\n"
 		"  --cleanup     remove every pin, link and cgroup this instance made\n"
-		"  --verbose     debug logging\n",
+		"  --verbose     debug logging\n"
+		"  --version     print the version and exit\n",
 		AIGWD_DEFAULT_CONFIG);
 }
 
@@ -187,7 +189,8 @@ static int start_workers(struct daemon *d)
 	if (n > AIGWD_MAX_WORKERS)
 		n = AIGWD_MAX_WORKERS;
 	if (snap_hub_init(&d->hub, d->policies, n) || !(d->rates = rl_new()) ||
-	    !(d->acct = acct_new(d->bpf.map_fd[BPFL_MAP_CGROUP_USAGE])))
+	    !(d->acct = acct_new(d->bpf.map_fd[BPFL_MAP_CGROUP_USAGE])) ||
+	    dmet_events_new(d, n))
 		return -ENOMEM;
 	d->overload.max_connections = d->cfg.overload.max_connections;
 	d->overload.max_buffered_bytes = d->cfg.overload.max_buffered_bytes;
@@ -208,6 +211,7 @@ static int start_workers(struct daemon *d)
 		.acct = d->acct,
 		.overload = &d->overload,
 		.run_id = (uint32_t)time(NULL),
+		.events = d->events,
 	};
 	for (int i = 0; i < n; i++) {
 		if (worker_start(&d->workers[i], i, &d->shared, err, sizeof(err))) {
@@ -239,17 +243,38 @@ static int publish_gateway(struct daemon *d)
 	return bmap_gateway_set(d->bpf.map_fd[BPFL_MAP_GATEWAY], &d->gw);
 }
 
+/* --- living under systemd (sd_notify.h) ----------------------------------- */
+
+static void service_ready(struct daemon *d)
+{
+	sdn_notifyf("READY=1\nSTATUS=serving 127.0.0.1:%u and [::1]:%u, %d policies, %d workers",
+		    d->cfg.listen_port, d->cfg.listen_port, d->policies->n, d->n_workers);
+}
+
+/* Pinged from the main tick: a stuck main loop stops the pings, and
+ * systemd restarts the service (WatchdogSec= in the unit). */
+static void service_watchdog(struct daemon *d, uint64_t now_ms)
+{
+	uint64_t usec = sdn_watchdog_usec();
+
+	if (!usec || (d->watchdog_last_ms && (now_ms - d->watchdog_last_ms) * 1000 * 2 < usec))
+		return;
+	d->watchdog_last_ms = now_ms;
+	sdn_notify("WATCHDOG=1");
+}
+
 static void on_tick(struct ev_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
 
+	service_watchdog(d, ev_now_ms(loop));
 	d->gw.heartbeat_ns = clock_mono_ns();
 	bmap_gateway_set(d->bpf.map_fd[BPFL_MAP_GATEWAY], &d->gw);
 	daemon_apply_pins(d);
 	acct_flush(d->acct); /* usage of cgroups without a budget, once a second */
 	snap_reclaim(&d->hub);
 	dctl_sweep(d);
-	met_sweep(d->metrics, ev_now_ms(loop));
+	dmet_tick(d);
 }
 
 /* Reload the policy set: validated whole, then published by one pointer swap
@@ -259,21 +284,27 @@ static void on_tick(struct ev_loop *loop, void *arg)
 int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	struct pol_set *set;
-	int rc = pol_set_load(d->config_dir, &d->cfg, &set, err, errlen);
+	int rc;
 
+	sdn_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)sdn_monotonic_usec());
+	rc = pol_set_load(d->config_dir, &d->cfg, &set, err, errlen);
 	if (rc) {
 		log_err("reload refused, the current policies stay in force: %s", err);
-		return rc;
+		goto out;
 	}
 	if ((rc = snap_publish(&d->hub, set))) {
 		pol_set_free(set);
 		snprintf(err, errlen, "out of memory");
-		return rc;
+		goto out;
 	}
 	d->policies = set;
 	daemon_apply_pins(d);
 	log_info("reloaded %d policies", set->n);
-	return 0;
+out:
+	dmet_reload_done(d, rc);
+	/* The old set or the new one is in force either way. */
+	service_ready(d);
+	return rc;
 }
 
 static void on_signal(struct ev_loop *loop, struct ev_io *io, uint32_t events)
@@ -290,6 +321,7 @@ static void on_signal(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 			continue;
 		}
 		log_info("signal %d: shutting down", (int)si.ssi_signo);
+		sdn_notify("STOPPING=1");
 		ev_stop(loop);
 	}
 }
@@ -309,33 +341,6 @@ static int setup_signals(struct daemon *d)
 	d->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	d->sig.cb = on_signal;
 	return d->sig.fd < 0 ? -errno : 0;
-}
-
-static const char *metrics_cgroup_name(uint64_t id, char *buf, size_t len, void *arg)
-{
-	struct daemon *d = arg;
-
-	if (cg_rel_path_of_id(d->shared.cg_mount_fd, d->cg_mount, id, buf, len))
-		snprintf(buf, len, "?id=%llu", (unsigned long long)id);
-	return buf;
-}
-
-static const char *metrics_provider_name(int id, void *arg)
-{
-	struct daemon *d = arg;
-
-	return id >= 0 ? cfg_provider_name(&d->cfg, id) : "";
-}
-
-/* The workers' request metrics, summed (main thread, at scrape time). */
-static void render_request_metrics(FILE *f, void *arg)
-{
-	struct daemon *d = arg;
-	struct rqm_table *tables[AIGWD_MAX_WORKERS];
-
-	for (int i = 0; i < d->n_workers; i++)
-		tables[i] = d->workers[i].metrics;
-	rqm_render(f, tables, d->n_workers, metrics_cgroup_name, metrics_provider_name, d);
 }
 
 /* Every intercepted connection costs two descriptors: take all the kernel
@@ -409,8 +414,7 @@ static int run(struct daemon *d)
 		log_err("control socket: %s", err);
 		return rc;
 	}
-	if ((rc = met_open(d->loop, &d->cfg, render_request_metrics, d, &d->metrics, err,
-			   sizeof(err)))) {
+	if ((rc = dmet_open(d, err, sizeof(err)))) {
 		log_err("%s", err);
 		return rc;
 	}
@@ -423,6 +427,7 @@ static int run(struct daemon *d)
 		 "workers=%d policies=%d",
 		 getpid(), d->cfg.listen_port, d->cfg.listen_port, d->cfg.cgroup_root,
 		 d->cfg.bpf_pin_dir, d->n_workers, d->policies->n);
+	service_ready(d);
 	rc = ev_run(d->loop);
 	return rc;
 }
@@ -436,7 +441,7 @@ static void shutdown_daemon(struct daemon *d)
 	 * policy's fail mode, and the counters wait for the next start. */
 	bpfl_close(&d->bpf);
 	dctl_close(d);
-	met_close(d->metrics);
+	dmet_close(d);
 	ev_loop_free(d->loop);
 	rpin_free(&d->live_pins);
 	if (d->hub.n_workers)
@@ -463,20 +468,22 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'k' },
 		{ "cleanup", no_argument, NULL, 'x' },      { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
 	static struct daemon d; /* large; and the_daemon must outlive the workers */
 	const char *dir = AIGWD_DEFAULT_CONFIG;
 	bool check = false, do_cleanup = false;
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, "c:kxvh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:kxvhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': dir = optarg; break;
 		case 'k': check = true; break;
 		case 'x': do_cleanup = true; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("aigwd %s (commit %s)\n", aigw_version(), aigw_commit()); return 0;
 		default: usage(stderr); return 2;
 		}
 	}

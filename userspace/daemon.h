@@ -23,6 +23,8 @@ struct ctls;
 struct met_server;
 struct rl_table;
 struct acct;
+struct evt_hub;
+struct dmet;
 
 struct daemon {
 	const char *config_dir;
@@ -48,7 +50,9 @@ struct daemon {
 	struct ev_loop *loop;
 	struct ev_io sig;
 	struct ctls *ctl;
-	struct met_server *metrics;
+	struct evt_hub *events;    /* the live event stream (events.h) */
+	struct dmet *dmet;         /* metrics, status page, events (daemon_metrics.h) */
+	uint64_t watchdog_last_ms; /* last WATCHDOG=1 sent (ev_now_ms) */
 };
 
 /* Validate the policy files whole and publish them; an invalid set changes

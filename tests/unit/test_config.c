@@ -51,6 +51,22 @@ static void expect_ok(const char *json, struct cfg_config *cfg)
 	assert_int_equal(rc, 0);
 }
 
+static void test_metrics_auth(void **state)
+{
+	struct cfg_config cfg;
+	char err[ERRLEN];
+
+	expect_ok("{\"metrics_auth\": \"none\"}", &cfg);
+	assert_int_equal(cfg.metrics_auth, CFG_METRICS_AUTH_NONE);
+	cfg_free(&cfg);
+	expect_ok("{\"metrics_auth\": \"token\"}", &cfg);
+	assert_int_equal(cfg.metrics_auth, CFG_METRICS_AUTH_TOKEN);
+	cfg_free(&cfg);
+	assert_int_equal(parse("{\"metrics_auth\": \"open\"}", &cfg, err), -EINVAL);
+	assert_string_equal(err, "t.json: $.metrics_auth: must be one of \"token\", \"none\"");
+	assert_int_equal(parse("{\"metrics_auth\": false}", &cfg, err), -EINVAL);
+}
+
 static void test_defaults(void **state)
 {
 	struct cfg_config cfg;
@@ -64,6 +80,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg.control_socket, "/run/aigw/ctl.sock");
 	assert_null(cfg.upstream_ca_file);
 	assert_string_equal(cfg.metrics_listen, "127.0.0.1:9464");
+	assert_int_equal(cfg.metrics_auth, CFG_METRICS_AUTH_TOKEN);
 	assert_int_equal(cfg.metrics_addrlen, sizeof(struct sockaddr_in));
 	assert_int_equal(((struct sockaddr_in *)&cfg.metrics_addr)->sin_port, htons(9464));
 	assert_int_equal(cfg.workers, 0);
@@ -242,8 +259,8 @@ static void test_unknown_keys(void **state)
 		{ "{\"listen_prot\": 1}",
 		  "$.listen_prot: unknown key (expected one of \"listen_port\", \"cgroup_root\", "
 		  "\"bpf_pin_dir\", \"state_dir\", \"log_dir\", \"control_socket\", "
-		  "\"upstream_ca_file\", \"metrics_listen\", \"workers\", \"http\", \"providers\", "
-		  "\"overload\", \"audit\")" },
+		  "\"upstream_ca_file\", \"metrics_listen\", \"metrics_auth\", \"workers\", \"http\", "
+		  "\"providers\", \"overload\", \"audit\")" },
 		{ "{\"providers\": {\"openai\": {\"hosts\": [\"a.com\"], \"host\": \"b.com\"}}}",
 		  "$.providers.openai.host: unknown key (expected one of \"hosts\", "
 		  "\"addresses\")" },
@@ -685,6 +702,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_metrics_auth),
 		cmocka_unit_test(test_repo_config),
 		cmocka_unit_test(test_fixture_values),
 		cmocka_unit_test(test_missing_file),

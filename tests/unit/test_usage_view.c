@@ -98,7 +98,7 @@ static void test_usage_json_is_exact(void **state)
 		"{\"cgroup\":null,\"cgroup_id\":18446744073709551615,\"pinned\":false,\"policy\":null,"
 		"\"policy_id\":0,\"fail_mode\":null,\"redirected\":9007199254740993,\"denied_down\":0,"
 		"\"direct_down\":2,\"denied_quota\":0,\"requests\":0,\"tokens_in\":0,\"tokens_out\":0,"
-		"\"cost_microusd\":0,\"token_budget\":0,\"budget_left\":0}]");
+		"\"cost_microusd\":0,\"token_budget\":null,\"budget_left\":null}]");
 	free(text);
 	cJSON_Delete(arr);
 }

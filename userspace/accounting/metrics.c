@@ -1,17 +1,13 @@
 #include "metrics.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "req_metrics.h"
-#include "usage_view.h"
-
-struct met_server;
 
 struct met_client {
 	struct ev_io io;
@@ -19,75 +15,51 @@ struct met_client {
 	uint64_t since_ms;
 	size_t len;
 	char buf[MET_REQUEST_MAX];
+	char *out; /* the whole response, malloc'd */
+	size_t out_len, out_off;
 };
 
 struct met_server {
 	struct ev_loop *loop;
-	const struct cfg_config *cfg;
-	met_extra_fn extra;
-	void *extra_arg;
+	struct met_hooks hooks;
+	char token[MET_TOKEN_MAX]; /* "" = open */
 	struct ev_io lis;
 	struct met_client *clients[MET_MAX_CLIENTS];
 };
 
-/* Prometheus name, type and help of each usage column. */
-static const struct {
-	const char *name, *type, *help;
-} met_names[UVIEW_N_COUNTERS] = {
-	[UVIEW_REDIRECTED] = { "aigw_connects_redirected_total", "counter",
-			       "Provider connects the kernel sent to the gateway." },
-	[UVIEW_DENIED_DOWN] = { "aigw_connects_denied_down_total", "counter",
-				"Connects refused while the daemon was down (fail-closed)." },
-	[UVIEW_DIRECT_DOWN] = { "aigw_connects_direct_down_total", "counter",
-				"Connects let through direct while the daemon was down (fail-open)." },
-	[UVIEW_DENIED_QUOTA] = { "aigw_connects_denied_quota_total", "counter",
-				 "Connects refused by the kernel quota (budget or connect rate)." },
-	[UVIEW_REQUESTS] = { "aigw_requests", "gauge", "Requests in the current quota window." },
-	[UVIEW_TOKENS_IN] = { "aigw_tokens_in", "gauge", "Input tokens in the current window." },
-	[UVIEW_TOKENS_OUT] = { "aigw_tokens_out", "gauge", "Output tokens in the current window." },
-	[UVIEW_COST] = { "aigw_cost_microusd", "gauge", "Cost in micro-dollars in the current window." },
-	[UVIEW_BUDGET] = { "aigw_token_budget", "gauge", "Token budget per window (0 = none)." },
-	[UVIEW_BUDGET_LEFT] = { "aigw_token_budget_left", "gauge", "Tokens left in the window." },
-};
+#define AUTH_HEADER "authorization:"
+#define BEARER "bearer "
 
-char *met_render(const struct cfg_config *cfg, met_extra_fn extra, void *arg, size_t *len)
+bool met_authorized(const char *head, const char *token)
 {
-	struct uview_src src;
-	struct uview v = { 0 };
-	char err[512], *text = NULL;
-	FILE *f;
+	const char *p = head, *v, *end;
+	size_t tlen = strlen(token), vlen;
+	unsigned char diff = 0;
 
-	*len = 0;
-	f = open_memstream(&text, len);
-	if (!f)
-		return NULL;
-	if (uview_open(&src, cfg, err, sizeof(err)) == 0) {
-		if (uview_read(&src, &v, err, sizeof(err)) == 0) {
-			for (int c = 0; c < UVIEW_N_COUNTERS; c++) {
-				fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", met_names[c].name,
-					met_names[c].help, met_names[c].name, met_names[c].type);
-				for (size_t i = 0; i < v.n; i++) {
-					char cg[2 * CG_PATH_MAX], pol[2 * (CFG_NAME_MAX + 8)];
-
-					if (!v.rows[i].cgroup_exists)
-						continue;
-					rqm_label_escape(cg, sizeof(cg), v.rows[i].cgroup);
-					rqm_label_escape(pol, sizeof(pol), v.rows[i].policy);
-					fprintf(f, "%s{cgroup=\"/%s\",policy=\"%s\"} %llu\n",
-						met_names[c].name, cg, pol,
-						(unsigned long long)v.rows[i].v[c]);
-				}
-			}
-			uview_free(&v);
-		}
-		uview_close(&src);
+	/* The header's line: after a CRLF, case-insensitive name. */
+	for (;;) {
+		p = strstr(p, "\r\n");
+		if (!p || !strncmp(p, "\r\n\r\n", 4))
+			return false;
+		p += 2;
+		if (!strncasecmp(p, AUTH_HEADER, strlen(AUTH_HEADER)))
+			break;
 	}
-	if (extra)
-		extra(f, arg);
-	fprintf(f, "# HELP aigw_up 1 while the daemon serves metrics.\n# TYPE aigw_up gauge\n"
-		   "aigw_up 1\n");
-	fclose(f);
-	return text;
+	v = p + strlen(AUTH_HEADER);
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (strncasecmp(v, BEARER, strlen(BEARER)))
+		return false;
+	v += strlen(BEARER);
+	end = strstr(v, "\r\n");
+	vlen = end ? (size_t)(end - v) : strlen(v);
+	while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+	if (!tlen || vlen != tlen)
+		return false;
+	for (size_t i = 0; i < tlen; i++)
+		diff |= (unsigned char)(v[i] ^ token[i]);
+	return diff == 0;
 }
 
 static void client_close(struct met_server *m, int slot)
@@ -96,66 +68,153 @@ static void client_close(struct met_server *m, int slot)
 
 	ev_io_del(m->loop, &c->io);
 	close(c->io.fd);
+	free(c->out);
 	free(c);
 	m->clients[slot] = NULL;
 }
 
-static void send_all(int fd, const char *p, size_t n)
+static int slot_of(struct met_server *m, struct met_client *c)
 {
-	/* A scrape is small; a client that cannot take it at once is cut. */
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	for (int i = 0; i < MET_MAX_CLIENTS; i++)
+		if (m->clients[i] == c)
+			return i;
+	return -1;
+}
 
+/* Write what the socket takes; done (and closed) when all is out. */
+static void client_flush(struct met_server *m, struct met_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->io.fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return; /* EV_WRITE brings us back; met_sweep bounds the wait */
 		if (w <= 0)
-			return;
-		p += w;
-		n -= w;
+			break;
+		c->out_off += (size_t)w;
 	}
+	client_close(m, slot_of(m, c));
+}
+
+static void respond(struct met_server *m, struct met_client *c, const char *status,
+		    const char *type, const char *body, size_t blen)
+{
+	FILE *f = open_memstream(&c->out, &c->out_len);
+
+	if (!f) {
+		client_close(m, slot_of(m, c));
+		return;
+	}
+	fprintf(f,
+		"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
+		"Connection: close\r\n\r\n",
+		status, type, blen);
+	fwrite(body, 1, blen, f);
+	fclose(f);
+	c->out_off = 0;
+	if (ev_io_mod(m->loop, &c->io, EV_WRITE)) {
+		client_close(m, slot_of(m, c));
+		return;
+	}
+	client_flush(m, c);
+}
+
+static void serve_metrics(struct met_server *m, struct met_client *c, bool full)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (f) {
+		m->hooks.metrics(f, full, m->hooks.arg);
+		fclose(f);
+	}
+	respond(m, c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", text ? text : "",
+		text ? len : 0);
+	free(text);
+}
+
+static void serve_status(struct met_server *m, struct met_client *c, bool full)
+{
+	cJSON *st = m->hooks.status(full, m->hooks.arg);
+	char *s = st ? cJSON_PrintUnformatted(st) : NULL;
+
+	cJSON_Delete(st);
+	if (!s) {
+		static const char oom[] = "{\"error\":\"out of memory\"}";
+
+		respond(m, c, "500 Internal Server Error", "application/json", oom, sizeof(oom) - 1);
+		return;
+	}
+	respond(m, c, "200 OK", "application/json", s, strlen(s));
+	free(s);
+}
+
+/* "GET /path?query HTTP/1.1": the path, without the query. */
+static bool request_path(const char *buf, char *path, size_t cap)
+{
+	const char *p = buf + 4, *e;
+
+	if (strncmp(buf, "GET ", 4))
+		return false;
+	e = p + strcspn(p, " ?\r\n");
+	if ((size_t)(e - p) >= cap)
+		return false;
+	memcpy(path, p, e - p);
+	path[e - p] = '\0';
+	return true;
+}
+
+static void dispatch(struct met_server *m, struct met_client *c)
+{
+	static const char nf[] = "not found\n", bad[] = "only GET is served here\n";
+	bool full = !m->token[0] || met_authorized(c->buf, m->token);
+	char path[256];
+
+	if (!request_path(c->buf, path, sizeof(path))) {
+		respond(m, c, "405 Method Not Allowed", "text/plain", bad, sizeof(bad) - 1);
+		return;
+	}
+	if (!strcmp(path, "/metrics"))
+		serve_metrics(m, c, full);
+	else if (!strcmp(path, "/api/status"))
+		serve_status(m, c, full);
+	else if (!strcmp(path, "/"))
+		respond(m, c, "200 OK", "text/html; charset=utf-8", met_status_page,
+			strlen(met_status_page));
+	else
+		respond(m, c, "404 Not Found", "text/plain", nf, sizeof(nf) - 1);
 }
 
 static void on_client(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct met_client *c = io->data;
-	struct met_server *m = NULL;
-	int slot = -1;
+	struct met_server *m = c->server;
 	ssize_t n;
 
+	if (c->out) {
+		client_flush(m, c);
+		return;
+	}
 	n = recv(io->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
-	m = c->server;
-	for (int i = 0; i < MET_MAX_CLIENTS; i++)
-		if (m->clients[i] == c)
-			slot = i;
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		return client_close(m, slot);
+		client_close(m, slot_of(m, c));
+		return;
 	}
 	c->len += n;
 	c->buf[c->len] = '\0';
 	if (!strstr(c->buf, "\r\n\r\n")) {
 		if (c->len == sizeof(c->buf) - 1)
-			client_close(m, slot);
+			client_close(m, slot_of(m, c));
 		return;
 	}
-	if (!strncmp(c->buf, "GET /metrics ", 13) || !strncmp(c->buf, "GET /metrics?", 13)) {
-		size_t blen;
-		char *body = met_render(m->cfg, m->extra, m->extra_arg, &blen), head[160];
-		int hl = snprintf(head, sizeof(head),
-				  "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
-				  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-				  body ? blen : 0);
-
-		send_all(io->fd, head, hl);
-		if (body)
-			send_all(io->fd, body, blen);
-		free(body);
-	} else {
-		static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
-					 "Connection: close\r\n\r\n";
-
-		send_all(io->fd, nf, sizeof(nf) - 1);
-	}
-	client_close(m, slot);
+	dispatch(m, c);
 }
 
 static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
@@ -188,8 +247,8 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 	}
 }
 
-int met_open(struct ev_loop *loop, const struct cfg_config *cfg, met_extra_fn extra, void *arg,
-	     struct met_server **out, char *err, size_t errlen)
+int met_open(struct ev_loop *loop, const struct cfg_config *cfg, const char *token,
+	     const struct met_hooks *hooks, struct met_server **out, char *err, size_t errlen)
 {
 	struct met_server *m;
 	int fd, one = 1;
@@ -197,6 +256,10 @@ int met_open(struct ev_loop *loop, const struct cfg_config *cfg, met_extra_fn ex
 	*out = NULL;
 	if (!cfg->metrics_addrlen)
 		return 0;
+	if (token && strlen(token) >= MET_TOKEN_MAX) {
+		snprintf(err, errlen, "metrics token longer than %d bytes", MET_TOKEN_MAX - 1);
+		return -EINVAL;
+	}
 	fd = socket(cfg->metrics_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(fd, (const struct sockaddr *)&cfg->metrics_addr, cfg->metrics_addrlen) ||
@@ -214,9 +277,8 @@ int met_open(struct ev_loop *loop, const struct cfg_config *cfg, met_extra_fn ex
 		return -ENOMEM;
 	}
 	m->loop = loop;
-	m->cfg = cfg;
-	m->extra = extra;
-	m->extra_arg = arg;
+	m->hooks = *hooks;
+	snprintf(m->token, sizeof(m->token), "%s", token ? token : "");
 	m->lis = (struct ev_io){ .fd = fd, .cb = on_accept, .data = m };
 	if (ev_io_add(loop, &m->lis, EV_READ)) {
 		close(fd);
@@ -243,5 +305,6 @@ void met_close(struct met_server *m)
 			client_close(m, i);
 	ev_io_del(m->loop, &m->lis);
 	close(m->lis.fd);
+	explicit_bzero(m->token, sizeof(m->token));
 	free(m);
 }

@@ -1,33 +1,58 @@
-/* Prometheus text exposition at metrics_listen (loopback only): GET
- * /metrics answers the per-cgroup counters of the pinned maps (the same rows
- * as `aigwctl usage`), read at scrape time. Served from the daemon's main
- * thread; a scrape never touches the workers. */
+/* The HTTP side of metrics_listen (loopback only), served from the daemon's
+ * main thread:
+ *
+ *   GET /metrics      Prometheus text (hooks->metrics)
+ *   GET /             the status page: static HTML whose script polls
+ *   GET /api/status   the status as JSON (hooks->status)
+ *
+ * Access: with a token (metrics_auth "token"), a request that carries
+ * "Authorization: Bearer <token>" gets everything; one that does not gets
+ * only the host-wide part (full = false): no per-cgroup or per-model series,
+ * no recent refusals. The page holds no data of its own. Nothing here ever
+ * re-reads the config or the policies: the hooks render from memory and the
+ * maps the daemon holds open.
+ *
+ * Bounded: MET_MAX_CLIENTS at once, requests up to MET_REQUEST_MAX bytes,
+ * MET_CLIENT_TIMEOUT_MS from accept to the last byte out (met_sweep). */
 #ifndef AIGW_METRICS_H
 #define AIGW_METRICS_H
 
+#include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "ev.h"
 
-#define MET_MAX_CLIENTS 8
-#define MET_REQUEST_MAX 4096
+#define MET_MAX_CLIENTS 16
+#define MET_REQUEST_MAX 8192
 #define MET_CLIENT_TIMEOUT_MS 5000
+#define MET_TOKEN_MAX 128
 
 struct met_server;
 
-#include <stdio.h>
+struct met_hooks {
+	/* Write the exposition text; full: the caller may see per-cgroup data. */
+	void (*metrics)(FILE *f, bool full, void *arg);
+	/* The status object (freed by the caller); NULL when out of memory. */
+	cJSON *(*status)(bool full, void *arg);
+	void *arg;
+};
 
-/* Writes more series (the workers' request metrics) after the map rows. */
-typedef void (*met_extra_fn)(FILE *f, void *arg);
-
-/* NULL (and 0) when cfg->metrics_addrlen is 0: metrics disabled. */
-int met_open(struct ev_loop *loop, const struct cfg_config *cfg, met_extra_fn extra, void *arg,
-	     struct met_server **out, char *err, size_t errlen);
+/* NULL (and 0) when cfg->metrics_addrlen is 0: metrics disabled. token NULL
+ * or "": no access control. hooks and token are copied. */
+int met_open(struct ev_loop *loop, const struct cfg_config *cfg, const char *token,
+	     const struct met_hooks *hooks, struct met_server **out, char *err, size_t errlen);
 void met_sweep(struct met_server *m, uint64_t now_ms);
 void met_close(struct met_server *m);
 
-/* The exposition text (malloc'd) for what the pinned maps hold now. */
-char *met_render(const struct cfg_config *cfg, met_extra_fn extra, void *arg, size_t *len);
+/* Does the request head (bytes up to the blank line) carry "Authorization:
+ * Bearer <token>"? Header name case-insensitive; compared in constant time.
+ * Pure, for tests. */
+bool met_authorized(const char *head, const char *token);
+
+/* The status page (status_page.html, built in). */
+extern const char met_status_page[];
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "events.h"
 #include "json_out.h"
 #include "req_metrics.h"
 
@@ -102,4 +103,5 @@ void rlog_request(struct rlog *l, const struct req_record *r, int provider_id, b
 		rqm_record(l->metrics, r->policy_cgroup_id, provider_id, r->model, r->status,
 			   (uint64_t)r->duration_ms * 1000, r->tokens_in, r->tokens_out,
 			   r->cost_microusd);
+	evt_publish_request(l->events, l->worker, r); /* lock-free, never blocks */
 }

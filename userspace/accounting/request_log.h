@@ -14,10 +14,13 @@
 
 struct audit_buf;
 struct rqm_table;
+struct evt_hub;
 
 struct rlog {
 	struct audit_buf *audit;   /* NULL = no audit log */
 	struct rqm_table *metrics; /* NULL = no metrics */
+	struct evt_hub *events;    /* NULL = no event stream */
+	int worker;                /* this worker's ring in events */
 	uint32_t run_id;           /* daemon start time: ids are unique across runs */
 };
 

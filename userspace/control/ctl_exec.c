@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #include "ctl_client.h"
 #include "ctl_proto.h"
 #include "ctl_trust.h"
+#include "exec_scope.h"
 
 struct cexec {
 	const struct cexec_opts *o;
@@ -27,6 +29,10 @@ struct cexec {
 	char ca[PATH_MAX];
 	uint64_t cgroup_id;
 	bool created, pinned;
+	bool scope;      /* systemd made the cgroup: a transient scope (exec_scope.h) */
+	char unit[64];   /* the scope's name */
+	pid_t child;     /* scope mode: CMD's process, forked before the pin */
+	int go[2];       /* scope mode: the child execs CMD when this closes */
 };
 
 /* The child CMD runs as, for the signal handler; 0 when none. */
@@ -175,17 +181,46 @@ static void release(struct cexec *x)
 
 	while (x->created && populated(x) && clock_ms() < deadline)
 		sleep_ms(CEXEC_POLL_MS);
-	if (x->created && populated(x)) {
-		fprintf(stderr,
-			"aigwctl: processes started by the command still run in cgroup /%s, which "
-			"stays pinned to %s; once they end: aigwctl --config %s unpin %s && rmdir %s\n",
-			x->rel, x->o->policy, x->o->cfg->config_dir, x->rel, x->abs);
+	while (x->scope && x->pinned && populated(x) && clock_ms() < deadline)
+		sleep_ms(CEXEC_POLL_MS);
+	if ((x->created || (x->scope && x->pinned)) && populated(x)) {
+		if (x->scope)
+			fprintf(stderr,
+				"aigwctl: processes started by the command still run in %s (cgroup /%s), "
+				"which stays pinned to %s; once they end: aigwctl --config %s unpin %s\n",
+				x->unit, x->rel, x->o->policy, x->o->cfg->config_dir, x->rel);
+		else
+			fprintf(stderr,
+				"aigwctl: processes started by the command still run in cgroup /%s, "
+				"which stays pinned to %s; once they end: aigwctl --config %s unpin %s && "
+				"rmdir %s\n",
+				x->rel, x->o->policy, x->o->cfg->config_dir, x->rel, x->abs);
 		return;
 	}
 	if (x->pinned && call(x, CTLP_CMD_UNPIN, false, NULL, err, sizeof(err)))
 		fprintf(stderr, "aigwctl: unpin /%s: %s\n", x->rel, err);
 	if (x->created && rmdir(x->abs) && errno != ENOENT)
 		fprintf(stderr, "aigwctl: remove cgroup %s: %s\n", x->abs, strerror(errno));
+}
+
+static int fork_child(struct cexec *x, char *err, size_t errlen);
+
+/* Scope mode: CMD's process is forked first and waits on x->go while
+ * systemd moves it into a new scope; then the scope's cgroup is pinned. */
+static int setup_scope(struct cexec *x, const char *mount, char *err, size_t errlen)
+{
+	char desc[256];
+	int rc;
+
+	snprintf(x->unit, sizeof(x->unit), CEXEC_CGROUP_PREFIX "%d.scope", (int)getpid());
+	snprintf(desc, sizeof(desc), "aigwctl exec --policy %s -- %s", x->o->policy, x->o->argv[0]);
+	if ((rc = exsc_start(x->child, x->unit, desc, x->rel, sizeof(x->rel), err, errlen)))
+		return rc;
+	if (cg_abs_path(mount, x->rel, x->abs, sizeof(x->abs)) || cg_id_of(x->abs, &x->cgroup_id)) {
+		snprintf(err, errlen, "the scope's cgroup /%s is not under %s", x->rel, mount);
+		return -ENOENT;
+	}
+	return 0;
 }
 
 static int setup(struct cexec *x, char *err, size_t errlen)
@@ -211,11 +246,24 @@ static int setup(struct cexec *x, char *err, size_t errlen)
 	if ((rc = ctrust_write_bundle(cfg->state_dir, NULL, x->bundle, sizeof(x->bundle), err,
 				      errlen)))
 		return rc;
-	if ((rc = cg_mkdir(x->abs)) || (rc = cg_id_of(x->abs, &x->cgroup_id))) {
-		snprintf(err, errlen, "create cgroup %s: %s", x->abs, strerror(-rc));
-		return rc;
+	if (x->scope) {
+		if (pipe2(x->go, O_CLOEXEC)) {
+			snprintf(err, errlen, "pipe: %s", strerror(errno));
+			return -errno;
+		}
+		if ((rc = fork_child(x, err, errlen)))
+			return rc;
+		close(x->go[0]);
+		x->go[0] = -1;
+		if ((rc = setup_scope(x, mount, err, errlen)))
+			return rc;
+	} else {
+		if ((rc = cg_mkdir(x->abs)) || (rc = cg_id_of(x->abs, &x->cgroup_id))) {
+			snprintf(err, errlen, "create cgroup %s: %s", x->abs, strerror(-rc));
+			return rc;
+		}
+		x->created = true;
 	}
-	x->created = true;
 	if ((rc = call(x, CTLP_CMD_PIN, true, NULL, err, errlen)))
 		return rc;
 	x->pinned = true;
@@ -229,8 +277,17 @@ static void child(const struct cexec *x, const sigset_t *old_mask)
 	for (size_t i = 0; i < CEXEC_N_FORWARDED; i++)
 		signal(cexec_forwarded[i], SIG_DFL);
 	sigprocmask(SIG_SETMASK, old_mask, NULL);
-	/* Moved before exec, so CMD's first connect is already managed. */
-	if ((rc = cg_move_pid(x->abs, getpid()))) {
+	if (x->scope) {
+		char go;
+
+		/* systemd moves us; the parent says go once the pin is in force,
+		 * and closes without a byte when it gave up. */
+		close(x->go[1]);
+		if (read(x->go[0], &go, 1) != 1)
+			_exit(CEXEC_EXIT_FAILED);
+		close(x->go[0]);
+	} else if ((rc = cg_move_pid(x->abs, getpid()))) {
+		/* Moved before exec, so CMD's first connect is already managed. */
 		fprintf(stderr, "aigwctl: move into cgroup %s: %s\n", x->abs, strerror(-rc));
 		_exit(CEXEC_EXIT_FAILED);
 	}
@@ -243,11 +300,12 @@ static void child(const struct cexec *x, const sigset_t *old_mask)
 	_exit(errno == ENOENT ? CEXEC_EXIT_NOT_FOUND : CEXEC_EXIT_CANNOT_RUN);
 }
 
-static int run_child(struct cexec *x, int *exit_status, char *err, size_t errlen)
+/* Fork CMD's process (it execs at once, or in scope mode when x->go says). */
+static int fork_child(struct cexec *x, char *err, size_t errlen)
 {
-	int status, rc;
-	pid_t pid;
 	sigset_t block, old;
+	pid_t pid;
+	int rc;
 
 	sigemptyset(&block);
 	for (size_t i = 0; i < CEXEC_N_FORWARDED; i++)
@@ -263,14 +321,19 @@ static int run_child(struct cexec *x, int *exit_status, char *err, size_t errlen
 	if (pid == 0)
 		child(x, &old);
 	if (pid > 0)
-		cexec_child = pid;
+		cexec_child = x->child = pid;
 	rc = pid < 0 ? -errno : 0;
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
+	if (rc)
 		snprintf(err, errlen, "fork: %s", strerror(-rc));
-		return rc;
-	}
-	while (waitpid(pid, &status, 0) < 0)
+	return rc;
+}
+
+static int wait_child(struct cexec *x, int *exit_status, char *err, size_t errlen)
+{
+	int status, rc;
+
+	while (waitpid(x->child, &status, 0) < 0)
 		if (errno != EINTR) {
 			rc = -errno;
 			snprintf(err, errlen, "wait for %s: %s", x->o->argv[0], strerror(-rc));
@@ -278,18 +341,43 @@ static int run_child(struct cexec *x, int *exit_status, char *err, size_t errlen
 			return rc;
 		}
 	cexec_child = 0;
+	x->child = 0;
 	*exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	return 0;
+}
+
+/* Scope mode: let the waiting child exec CMD (go), or end it (no byte). */
+static void release_child(struct cexec *x, bool go)
+{
+	if (x->go[1] >= 0) {
+		if (go && write(x->go[1], "g", 1) != 1)
+			go = false;
+		close(x->go[1]);
+		x->go[1] = -1;
+	}
+	if (x->go[0] >= 0) {
+		close(x->go[0]);
+		x->go[0] = -1;
+	}
+	if (!go && x->child > 0) {
+		int status;
+
+		while (waitpid(x->child, &status, 0) < 0 && errno == EINTR)
+			;
+		cexec_child = 0;
+		x->child = 0;
+	}
 }
 
 int cexec_run(const struct cexec_opts *o, int *exit_status, char *err, size_t errlen)
 {
 	struct sigaction sa = { .sa_sigaction = forward, .sa_flags = SA_SIGINFO | SA_RESTART };
 	struct sigaction old[CEXEC_N_FORWARDED];
-	struct cexec x = { .o = o };
+	struct cexec x = { .o = o, .go = { -1, -1 } };
 	int rc;
 
 	*exit_status = CEXEC_EXIT_FAILED;
+	x.scope = exsc_wanted(o->cfg, EXSC_SYSTEMD_DIR);
 	cexec_interrupted = 0;
 	if (!o->argv || !o->argv[0] || !o->policy) {
 		snprintf(err, errlen, "exec needs --policy P and a command");
@@ -301,8 +389,12 @@ int cexec_run(const struct cexec_opts *o, int *exit_status, char *err, size_t er
 	for (size_t i = 0; i < CEXEC_N_FORWARDED; i++)
 		sigaction(cexec_forwarded[i], &sa, &old[i]);
 	rc = setup(&x, err, errlen);
+	if (x.scope)
+		release_child(&x, rc == 0);
+	else if (!rc)
+		rc = fork_child(&x, err, errlen);
 	if (!rc)
-		rc = run_child(&x, exit_status, err, errlen);
+		rc = wait_child(&x, exit_status, err, errlen);
 	release(&x);
 	for (size_t i = 0; i < CEXEC_N_FORWARDED; i++)
 		sigaction(cexec_forwarded[i], &old[i], NULL);

@@ -31,6 +31,10 @@
  *            -> {"ok":true}; live, until unpin (not written to any file).
  *   unpin    {"cmd":"unpin", "cgroup":"a/b"}
  *            -> {"ok":true}
+ *   events   {"cmd":"events", "after":0, "max":1000}
+ *            -> {"ok":true, "events":[...], "next":N, "first":N, "dropped":N}
+ *            the live event stream (daemon_metrics.h, event_json.h);
+ *            `aigwctl events --follow` polls with after = next - 1.
  *
  * Framing and building are pure (no I/O); ctl_client.c and ctl_server.c do
  * the sockets. */
@@ -52,6 +56,7 @@
 #define CTLP_CMD_RELOAD "reload"
 #define CTLP_CMD_PIN "pin"
 #define CTLP_CMD_UNPIN "unpin"
+#define CTLP_CMD_EVENTS "events"
 
 #define CTLP_F_CMD "cmd"
 #define CTLP_F_OK "ok"

@@ -9,6 +9,7 @@
 #include "ctl_proto.h"
 #include "ctl_server.h"
 #include "ctl_status.h"
+#include "daemon_metrics.h"
 #include "log.h"
 
 int daemon_apply_pins(struct daemon *d)
@@ -122,6 +123,7 @@ static const struct ctls_handler handlers[] = {
 	{ CTLP_CMD_RELOAD, h_reload },
 	{ CTLP_CMD_PIN, h_pin },
 	{ CTLP_CMD_UNPIN, h_unpin },
+	{ CTLP_CMD_EVENTS, dmet_ctl_events },
 };
 
 int dctl_open(struct daemon *d, char *err, size_t errlen)

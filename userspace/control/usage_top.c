@@ -75,39 +75,218 @@ static void print_title(FILE *f, const struct uview_src *src)
 	fprintf(f, "\npin dir %s   rates per second   q quits\n\n", src->cfg->bpf_pin_dir);
 }
 
-void utop_print_frame(FILE *f, const struct uview_src *src, const struct utop_frame_row *rows,
-		      size_t n, size_t max_rows)
+/* The key and header of a column. */
+static const char *col_key(int c)
 {
-	const char *headers[2 + 2 * UVIEW_N_COUNTERS] = { "CGROUP", "POLICY" };
-	char hdr[2 * UVIEW_N_COUNTERS][40], cell[2 * UVIEW_N_COUNTERS][32];
-	char label[CG_PATH_MAX + 32];
+	return c == UTOP_TOKENS ? "tokens" : c == UVIEW_COST ? "cost" : uview_columns[c].key;
+}
+
+static const char *col_brief(int c)
+{
+	return c == UTOP_TOKENS ? "TOK" : c == UVIEW_COST ? "COST-USD" : uview_columns[c].brief;
+}
+
+int utop_parse_columns(const char *spec, struct utop_column *out, int *n, char *err,
+		       size_t errlen)
+{
+	char buf[512], *save = NULL, *tok;
+
+	*n = 0;
+	snprintf(buf, sizeof(buf), "%s", spec ? spec : UTOP_DEFAULT_COLUMNS);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t len = strlen(tok);
+		bool rate = len > 2 && !strcmp(tok + len - 2, "/s");
+		int found = -1;
+
+		if (rate)
+			tok[len - 2] = '\0';
+		for (int c = 0; c <= UTOP_TOKENS && found < 0; c++)
+			if (!strcmp(tok, col_key(c)))
+				found = c;
+		if (found < 0 || *n == UTOP_MAX_COLUMNS) {
+			snprintf(err, errlen,
+				 found < 0 ? "unknown column \"%s\"; choose from requests, tokens, "
+					     "tokens_in, tokens_out, cost, token_budget, budget_left, "
+					     "redirected, denied_down, direct_down, denied_quota, each "
+					     "with /s for a rate"
+					   : "more than 16 columns (at \"%s\")",
+				 tok);
+			return -EINVAL;
+		}
+		out[(*n)++] = (struct utop_column){ found, rate };
+	}
+	if (!*n) {
+		snprintf(err, errlen, "no columns given");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static uint64_t total_of(const struct uview_row *r, int c)
+{
+	return c == UTOP_TOKENS ? r->v[UVIEW_TOKENS_IN] + r->v[UVIEW_TOKENS_OUT] : r->v[c];
+}
+
+static double rate_of(const struct utop_frame_row *fr, int c)
+{
+	return c == UTOP_TOKENS ? fr->rate[UVIEW_TOKENS_IN] + fr->rate[UVIEW_TOKENS_OUT]
+				: fr->rate[c];
+}
+
+/* 1234 -> "1234", 12345 -> "12.3k", 4.5e6 -> "4.5M": at most 6 characters. */
+static void compact(char *out, size_t len, double v, bool frac)
+{
+	static const char units[] = "kMGTP";
+	int u = -1;
+
+	if (v < 10000) {
+		snprintf(out, len, frac && v != (uint64_t)v ? "%.1f" : "%.0f", v);
+		return;
+	}
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(out, len, v < 100 ? "%.1f%c" : "%.0f%c", v, units[u]);
+}
+
+static void cell_of(char *out, size_t len, const struct utop_frame_row *fr, struct utop_column col)
+{
+	const struct uview_row *r = fr->row;
+
+	if ((col.counter == UVIEW_BUDGET || col.counter == UVIEW_BUDGET_LEFT) &&
+	    !r->v[UVIEW_BUDGET]) {
+		snprintf(out, len, "-");
+		return;
+	}
+	if (col.counter == UVIEW_COST) {
+		double usd = (col.rate ? fr->rate[UVIEW_COST] : (double)r->v[UVIEW_COST]) / 1e6;
+
+		snprintf(out, len, usd < 10 ? "%.4f" : usd < 1000 ? "%.2f" : "%.0f", usd);
+		return;
+	}
+	if (col.rate)
+		compact(out, len, rate_of(fr, col.counter), true);
+	else
+		compact(out, len, (double)total_of(r, col.counter), false);
+}
+
+/* label cut at the front to max characters, "..." marking the cut. */
+static void clip_front(char *label, size_t max)
+{
+	size_t len = strlen(label);
+
+	if (len <= max || max < 4)
+		return;
+	memmove(label + 3, label + len - (max - 3), max - 3 + 1);
+	memcpy(label, "...", 3);
+}
+
+void utop_print_frame(FILE *f, const struct uview_src *src, const struct utop_frame_row *rows,
+		      size_t n, size_t max_rows, const struct utop_column *cols, int ncols,
+		      int width)
+{
+	const char *headers[2 + UTOP_MAX_COLUMNS] = { "CGROUP", "POLICY" };
+	char hdr[UTOP_MAX_COLUMNS][24], (*cells)[UTOP_MAX_COLUMNS][16];
+	char (*labels)[CG_PATH_MAX + 32], (*pols)[CFG_NAME_MAX + 8];
+	size_t shown = max_rows && n > max_rows ? max_rows : n, cg_width = 6, used = 0, used_pol = 0;
 	struct ttab t;
 
-	for (int c = 0; c < UVIEW_N_COUNTERS; c++) {
-		snprintf(hdr[2 * c], sizeof(hdr[0]), ">%s/S", uview_columns[c].brief);
-		snprintf(hdr[2 * c + 1], sizeof(hdr[0]), ">%s", uview_columns[c].brief);
-		headers[2 + 2 * c] = hdr[2 * c];
-		headers[3 + 2 * c] = hdr[2 * c + 1];
-	}
+	cells = calloc(shown ? shown : 1, sizeof(*cells));
+	labels = calloc(shown ? shown : 1, sizeof(*labels));
+	pols = calloc(shown ? shown : 1, sizeof(*pols));
 	print_title(f, src);
-	ttab_init(&t, 2 + 2 * UVIEW_N_COUNTERS, headers);
-	for (size_t i = 0; i < n && (!max_rows || i < max_rows); i++) {
-		const struct uview_row *r = rows[i].row;
-		const char *cells[2 + 2 * UVIEW_N_COUNTERS] = { label, r->pinned ? r->policy : "-" };
+	if (!cells || !labels || !pols)
+		goto out;
+	/* Widths of everything but the cgroup, to know what it may take. */
+	used = strlen("POLICY") + TTAB_GAP;
+	for (int c = 0; c < ncols; c++) {
+		size_t w;
 
-		uview_cgroup_label(r, label, sizeof(label));
-		for (int c = 0; c < UVIEW_N_COUNTERS; c++) {
-			snprintf(cell[2 * c], sizeof(cell[0]), "%.1f", rows[i].rate[c]);
-			snprintf(cell[2 * c + 1], sizeof(cell[0]), "%" PRIu64, r->v[c]);
-			cells[2 + 2 * c] = cell[2 * c];
-			cells[3 + 2 * c] = cell[2 * c + 1];
+		snprintf(hdr[c], sizeof(hdr[c]), ">%s%s", col_brief(cols[c].counter),
+			 cols[c].rate ? "/S" : "");
+		headers[2 + c] = hdr[c];
+		w = strlen(hdr[c]) - 1;
+		for (size_t i = 0; i < shown; i++) {
+			cell_of(cells[i][c], sizeof(cells[i][c]), &rows[i], cols[c]);
+			if (strlen(cells[i][c]) > w)
+				w = strlen(cells[i][c]);
 		}
-		ttab_add(&t, cells);
+		used += w + TTAB_GAP;
+	}
+	for (size_t i = 0; i < shown; i++) {
+		uview_cgroup_label(rows[i].row, labels[i], sizeof(labels[i]));
+		snprintf(pols[i], sizeof(pols[i]), "%s", rows[i].row->pinned ? rows[i].row->policy : "-");
+		clip_front(pols[i], UTOP_POLICY_WIDTH);
+		if (strlen(pols[i]) + TTAB_GAP > used_pol)
+			used_pol = strlen(pols[i]) + TTAB_GAP;
+		if (strlen(labels[i]) > cg_width)
+			cg_width = strlen(labels[i]);
+	}
+	used += used_pol > strlen("POLICY") + TTAB_GAP ? used_pol - strlen("POLICY") - TTAB_GAP : 0;
+	if ((int)(cg_width + used) > width)
+		cg_width = width > (int)used + UTOP_MIN_CGROUP_WIDTH ? (size_t)width - used
+								       : UTOP_MIN_CGROUP_WIDTH;
+	ttab_init(&t, 2 + ncols, headers);
+	for (size_t i = 0; i < shown; i++) {
+		const char *row[2 + UTOP_MAX_COLUMNS] = { labels[i], pols[i] };
+
+		clip_front(labels[i], cg_width);
+		for (int c = 0; c < ncols; c++)
+			row[2 + c] = cells[i][c];
+		ttab_add(&t, row);
 	}
 	ttab_print(&t, f, 0);
-	if (max_rows && n > max_rows)
-		fprintf(f, "... %zu more\n", n - max_rows);
 	ttab_free(&t);
+	if (shown < n)
+		fprintf(f, "... %zu more\n", n - shown);
+out:
+	free(cells);
+	free(labels);
+	free(pols);
+}
+
+/* One frame as JSON: [{"cgroup", "policy", <column>: total, <column>/s:
+ * rate}], null for the budget columns of a cgroup without a budget. */
+static void print_json_frame(FILE *f, const struct utop_frame_row *rows, size_t n,
+			     const struct utop_column *cols, int ncols)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *s;
+
+	for (size_t i = 0; arr && i < n; i++) {
+		const struct uview_row *r = rows[i].row;
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddItemToArray(arr, o);
+		if (r->cgroup_exists)
+			cJSON_AddStringToObject(o, "cgroup", r->cgroup);
+		else
+			cJSON_AddNullToObject(o, "cgroup");
+		if (r->pinned)
+			cJSON_AddStringToObject(o, "policy", r->policy);
+		else
+			cJSON_AddNullToObject(o, "policy");
+		for (int c = 0; c < ncols; c++) {
+			char key[40];
+			int k = cols[c].counter;
+
+			snprintf(key, sizeof(key), "%s%s", col_key(k), cols[c].rate ? "/s" : "");
+			if ((k == UVIEW_BUDGET || k == UVIEW_BUDGET_LEFT) && !r->v[UVIEW_BUDGET])
+				cJSON_AddNullToObject(o, key);
+			else if (cols[c].rate)
+				cJSON_AddNumberToObject(o, key, rate_of(&rows[i], k) / (k == UVIEW_COST ? 1e6 : 1));
+			else if (k == UVIEW_COST)
+				cJSON_AddNumberToObject(o, key, r->v[k] / 1e6);
+			else
+				cJSON_AddNumberToObject(o, key, (double)total_of(r, k));
+		}
+	}
+	s = arr ? cJSON_Print(arr) : NULL;
+	if (s)
+		fprintf(f, "%s\n", s);
+	free(s);
+	cJSON_Delete(arr);
 }
 
 /* Wait up to ms for the interval to pass; true when the user quits. */
@@ -145,8 +324,23 @@ static size_t screen_rows(void)
 	return ws.ws_row - UTOP_HEADER_LINES - 1; /* a line for "... N more" */
 }
 
+static int screen_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) || !ws.ws_col)
+		return UTOP_WIDTH;
+	return ws.ws_col;
+}
+
+struct frame_cols {
+	struct utop_column c[UTOP_MAX_COLUMNS];
+	int n;
+	bool json;
+};
+
 static int frame(struct uview_src *src, const struct uview *prev, const struct uview *cur,
-		 unsigned elapsed_ms, bool screen)
+		 unsigned elapsed_ms, bool screen, const struct frame_cols *fc)
 {
 	struct utop_frame_row *rows = calloc(cur->n ? cur->n : 1, sizeof(*rows));
 	char *buf = NULL;
@@ -164,10 +358,14 @@ static int frame(struct uview_src *src, const struct uview *prev, const struct u
 	}
 	if (screen)
 		fputs(UTOP_HOME_CLEAR, f);
-	utop_print_frame(f, src, rows, cur->n, screen ? screen_rows() : 0);
+	if (fc->json)
+		print_json_frame(f, rows, cur->n, fc->c, fc->n);
+	else
+		utop_print_frame(f, src, rows, cur->n, screen ? screen_rows() : 0, fc->c, fc->n,
+				 screen_width());
 	fclose(f);
 	fwrite(buf, 1, len, stdout);
-	if (!screen)
+	if (!screen && !fc->json)
 		fputc('\n', stdout);
 	fflush(stdout);
 	free(buf);
@@ -186,14 +384,17 @@ static int64_t clock_ms(void)
 int utop_run(struct uview_src *src, const struct utop_opts *o, char *err, size_t errlen)
 {
 	unsigned interval = o->interval_ms ? o->interval_ms : UTOP_INTERVAL_MS;
-	bool screen = !o->once && isatty(STDOUT_FILENO), keys = !o->once && isatty(STDIN_FILENO);
+	bool once = o->once || o->json;
+	bool screen = !once && isatty(STDOUT_FILENO), keys = !once && isatty(STDIN_FILENO);
+	struct frame_cols fc = { .json = o->json };
 	struct sigaction sa = { .sa_handler = on_stop }, old_int, old_term;
 	struct uview prev = { 0 }, cur = { 0 };
 	struct termios saved, raw;
 	int64_t t_prev, t_cur;
 	int rc;
 
-	if ((rc = uview_read(src, &prev, err, errlen)))
+	if ((rc = utop_parse_columns(o->columns, fc.c, &fc.n, err, errlen)) ||
+	    (rc = uview_read(src, &prev, err, errlen)))
 		return rc;
 	t_prev = clock_ms();
 	utop_stop = 0;
@@ -213,7 +414,7 @@ int utop_run(struct uview_src *src, const struct utop_opts *o, char *err, size_t
 		if ((rc = uview_read(src, &cur, err, errlen)))
 			break;
 		t_cur = clock_ms();
-		rc = frame(src, &prev, &cur, (unsigned)(t_cur - t_prev), screen);
+		rc = frame(src, &prev, &cur, (unsigned)(t_cur - t_prev), screen, &fc);
 		uview_free(&prev);
 		prev = cur;
 		cur = (struct uview){ 0 };
@@ -222,7 +423,7 @@ int utop_run(struct uview_src *src, const struct utop_opts *o, char *err, size_t
 			snprintf(err, errlen, "out of memory");
 			break;
 		}
-		if (o->once)
+		if (once)
 			break;
 	}
 	if (screen)

@@ -57,8 +57,25 @@ int uview_open(struct uview_src *src, const struct cfg_config *cfg, char *err, s
 	return 0;
 }
 
+void uview_attach(struct uview_src *src, const struct cfg_config *cfg,
+		  const int fds[BPFL_MAP_COUNT], int cg_mount_fd, const char *cg_mount,
+		  const struct pol_set *set)
+{
+	memset(src, 0, sizeof(*src));
+	src->cfg = cfg;
+	src->borrowed = true;
+	memcpy(src->fds, fds, sizeof(src->fds));
+	src->cg_mount_fd = cg_mount_fd;
+	snprintf(src->cg_mount, sizeof(src->cg_mount), "%s", cg_mount);
+	src->set = (struct pol_set *)set;
+}
+
 void uview_close(struct uview_src *src)
 {
+	if (src->borrowed) {
+		memset(src, 0, sizeof(*src));
+		return;
+	}
 	for (int i = 0; i < BPFL_MAP_COUNT; i++)
 		if (src->fds[i] >= 0)
 			close(src->fds[i]);
@@ -338,8 +355,13 @@ cJSON *uview_to_json(const struct uview *v)
 		ok = ok && add_u64(o, "policy_id", r->policy_id);
 		ok = ok && add_str_or_null(o, "fail_mode",
 					   !r->pinned ? NULL : r->fail_open ? "open" : "closed");
-		for (int c = 0; ok && c < UVIEW_N_COUNTERS; c++)
-			ok = add_u64(o, uview_columns[c].key, r->v[c]);
+		for (int c = 0; ok && c < UVIEW_N_COUNTERS; c++) {
+			bool no_budget = (c == UVIEW_BUDGET || c == UVIEW_BUDGET_LEFT) &&
+					 !r->v[UVIEW_BUDGET];
+
+			ok = no_budget ? cJSON_AddNullToObject(o, uview_columns[c].key) != NULL
+				       : add_u64(o, uview_columns[c].key, r->v[c]);
+		}
 		if (!ok) {
 			cJSON_Delete(arr);
 			return NULL;

@@ -80,12 +80,20 @@ struct uview_src {
 	char cg_mount[CG_PATH_MAX];
 	struct pol_set *set;          /* NULL when the policies do not load */
 	char set_err[1024];           /* why, then */
+	bool borrowed;                /* uview_attach: fds and set are the daemon's */
 };
 
 /* 0, or a negative errno with err saying what is missing and what to do
  * (no pinned maps: aigwd never ran with this config, or was cleaned up). */
 int uview_open(struct uview_src *src, const struct cfg_config *cfg, char *err, size_t errlen);
 void uview_close(struct uview_src *src);
+
+/* The daemon's own view: the map fds it holds, its cgroup2 mount and the
+ * policy set in force, all borrowed (uview_close leaves them open). Nothing
+ * is opened or loaded, so a metrics scrape costs map reads only. */
+void uview_attach(struct uview_src *src, const struct cfg_config *cfg,
+		  const int fds[BPFL_MAP_COUNT], int cg_mount_fd, const char *cg_mount,
+		  const struct pol_set *set);
 
 /* Read every row now. 0 or a negative errno with err. */
 int uview_read(struct uview_src *src, struct uview *out, char *err, size_t errlen);
@@ -103,7 +111,8 @@ size_t uview_links(const char *pin_dir, bool present[]);
 void uview_cgroup_label(const struct uview_row *r, char *buf, size_t len);
 void uview_print_table(const struct uview *v, FILE *f);
 /* [{"cgroup": "a/b" | null, "cgroup_id", "pinned", "policy": name | null,
- *   "policy_id", "fail_mode": "open"|"closed"|null, <uview_columns keys>}] */
+ *   "policy_id", "fail_mode": "open"|"closed"|null, <uview_columns keys>}]
+ * "token_budget" and "budget_left" are null for a cgroup without a budget. */
 cJSON *uview_to_json(const struct uview *v);
 
 #endif

@@ -56,7 +56,9 @@ static size_t add_resolved(const struct cfg_config *cfg, struct bmap_target *t, 
 
 			if (rc) {
 				*all_ok = false;
-				log_debug("resolve %s: %s", pv->hosts[h], gai_strerror(rc));
+				log_warn("provider host %s does not resolve: %s (its known "
+					 "addresses stay in the targets map)",
+					 pv->hosts[h], gai_strerror(rc));
 				continue;
 			}
 			for (it = ai; it && n < RES_MAX_TARGETS; it = it->ai_next) {

@@ -15,7 +15,7 @@
 
 static const char *const cfg_keys[] = {
 	"listen_port", "cgroup_root", "bpf_pin_dir", "state_dir", "log_dir", "control_socket",
-	"upstream_ca_file", "metrics_listen", "workers", "http", "providers", "overload", "audit",
+	"upstream_ca_file", "metrics_listen", "metrics_auth", "workers", "http", "providers", "overload", "audit",
 	NULL,
 };
 static const char *const cfg_overload_keys[] = { "max_connections", "max_buffered_bytes", NULL };
@@ -639,6 +639,19 @@ static int cfg_parse_audit(struct jc_ctx *c, struct cfg_config *cfg, const cJSON
 	return 0;
 }
 
+/* Who may read per-cgroup usage on metrics_listen (metrics.h). */
+static int cfg_parse_metrics_auth(struct jc_ctx *c, struct cfg_config *cfg, const cJSON *root)
+{
+	static const char *const names[] = { [CFG_METRICS_AUTH_TOKEN] = "token",
+					     [CFG_METRICS_AUTH_NONE] = "none", NULL };
+	int v = CFG_METRICS_AUTH_TOKEN, rc = jc_enum(c, root, "metrics_auth", 0, names, &v);
+
+	if (rc < 0)
+		return rc;
+	cfg->metrics_auth = (enum cfg_metrics_auth)v;
+	return 0;
+}
+
 static int cfg_from_json(struct jc_ctx *c, const cJSON *root, struct cfg_config *cfg)
 {
 	long long v;
@@ -660,6 +673,8 @@ static int cfg_from_json(struct jc_ctx *c, const cJSON *root, struct cfg_config 
 	if (rc > 0)
 		cfg->workers = (int)v;
 	rc = cfg_parse_strings(c, cfg, root);
+	if (rc == 0)
+		rc = cfg_parse_metrics_auth(c, cfg, root);
 	if (rc == 0)
 		rc = cfg_check_strings(c, cfg);
 	if (rc == 0)

@@ -101,6 +101,11 @@ struct cfg_overload {
 };
 
 /* Owns every pointer; free with cfg_free. */
+/* metrics_auth: per-cgroup series and the status page's per-cgroup data
+ * need the bearer token in state_dir/metrics.token (root-only, made on
+ * first start), or are open to whoever reaches metrics_listen. */
+enum cfg_metrics_auth { CFG_METRICS_AUTH_TOKEN, CFG_METRICS_AUTH_NONE };
+
 struct cfg_config {
 	char *config_dir;        /* as given to cfg_load, for messages and policies/ */
 	uint16_t listen_port;
@@ -113,6 +118,7 @@ struct cfg_config {
 	char *metrics_listen;    /* as written; "" = metrics disabled */
 	struct sockaddr_storage metrics_addr; /* parsed, loopback; unset if disabled */
 	socklen_t metrics_addrlen;            /* 0 if disabled */
+	enum cfg_metrics_auth metrics_auth;   /* who reads per-cgroup usage there */
 	int workers;             /* 0 = one per online CPU */
 	struct cfg_http http;
 	struct cfg_overload overload;

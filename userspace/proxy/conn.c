@@ -13,6 +13,7 @@
 #include "audit.h"
 #include "bpf_maps.h"
 #include "cgroup.h"
+#include "counter.h"
 #include "json_escape.h"
 #include "config.h"
 #include "overload.h"
@@ -260,6 +261,7 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	w->conns = c;
 	w->accepted++;
 	atomic_fetch_add_explicit(&sh->overload->connections, 1, memory_order_relaxed);
+	ctr_add(&w->stats.conns_accepted, 1);
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	/* Edge-triggered for the connection's whole life: later modes only

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "counter.h"
 #include "log.h"
 #include "net.h"
 #include "tls_upstream.h"
@@ -46,6 +47,7 @@ static void pool_unlink(struct up_pool *pool, struct upconn *u)
 		u->next->prev = u->prev;
 	u->prev = u->next = NULL;
 	pool->n_idle--;
+	ctr_set(&pool->idle_pub, (uint64_t)pool->n_idle);
 }
 
 /* Idle in the pool for idle_ms: close it. */
@@ -214,6 +216,7 @@ void up_release(struct worker *w, struct up_pool *pool, struct upconn *u, bool r
 		pool->idle->prev = u;
 	pool->idle = u;
 	pool->n_idle++;
+	ctr_set(&pool->idle_pub, (uint64_t)pool->n_idle);
 	u->idle_timer.cb = on_idle_timeout;
 	ev_timer_in(w->loop, &u->idle_timer, pool->idle_ms);
 }

@@ -6,6 +6,7 @@
 #define AIGW_UPSTREAM_H
 
 #include <openssl/ssl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,6 +44,7 @@ struct up_pool {
 	struct upconn *idle; /* most recently used first */
 	int n_idle;
 	uint32_t idle_ms;    /* how long an idle connection is kept */
+	_Atomic uint64_t idle_pub; /* n_idle, for the metrics scrape (counter.h) */
 	SSL_CTX *ctx;        /* verifying client context */
 	struct tup_sessions *sessions;
 };

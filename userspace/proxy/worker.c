@@ -164,7 +164,7 @@ int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err
 		goto fail;
 	}
 	audit_buf_init(w->audit, sh->audit_fd, w->loop);
-	w->metrics = calloc(1, sizeof(*w->metrics));
+	w->metrics = rqm_table_new(sh->prices);
 	if (!w->metrics) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -172,7 +172,8 @@ int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err
 	snap_worker_turn(sh->policies, id, &w->snap);
 	pl_env_init(&w->pl, sh->cfg, sh->acct, sh->rates, sh->prices);
 	w->rlog = (struct rlog){ .audit = sh->audit_fd >= 0 ? w->audit : NULL,
-				 .metrics = w->metrics, .run_id = sh->run_id };
+				 .metrics = w->metrics, .events = sh->events, .worker = id,
+				 .run_id = sh->run_id };
 	if (ses_worker_init(w, err, errlen))
 		goto fail;
 	if (pthread_create(&w->thread, NULL, worker_main, w)) {
@@ -201,7 +202,7 @@ void worker_stop(struct worker *w)
 	ses_worker_free(w);
 	pl_env_free(&w->pl);
 	free(w->audit);
-	free(w->metrics);
+	rqm_table_free(w->metrics);
 	close(w->lis4.fd);
 	close(w->lis6.fd);
 	ev_loop_free(w->loop);

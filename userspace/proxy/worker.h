@@ -10,6 +10,7 @@
 #define AIGW_WORKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,7 @@ struct audit_buf;
 struct price_table;
 struct rl_table;
 struct rqm_table;
+struct evt_hub;
 
 struct wk_shared {
 	const struct cfg_config *cfg;
@@ -38,6 +40,7 @@ struct wk_shared {
 	struct rl_table *rates;     /* per-minute limits, shared through atomics */
 	struct acct *acct;          /* usage per cgroup, shared through atomics */
 	struct ovl *overload;       /* body and connection budgets, atomics */
+	struct evt_hub *events;     /* evt_publish_request(events, worker id, record) */
 	uint16_t listen_port;
 	int origin_map_fd;      /* origin_by_addr */
 	int cg_mount_fd;        /* cgroup2 mount, for id -> path */
@@ -46,6 +49,12 @@ struct wk_shared {
 	uint32_t splice_idle_timeout_ms;
 	uint32_t relay_buf_bytes;   /* per direction */
 	uint32_t run_id;            /* daemon start (unix s): request ids unique across runs */
+};
+
+/* Read by the metrics scrape on the main thread; this worker writes them
+ * (counter.h). */
+struct wk_stats {
+	_Atomic uint64_t conns_accepted; /* since start */
 };
 
 struct worker {
@@ -66,6 +75,7 @@ struct worker {
 	bool accept_paused;
 	uint64_t accepted, no_origin, emfile_logged_ms;
 	uint64_t next_request_id; /* request ids: worker << 48 | this */
+	struct wk_stats stats;
 };
 
 /* Bind the listeners (errors are reported here, synchronously) and start

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counter.h"
 #include "tls_clienthello.h"
 
 #define CA_CURVE "P-256"
@@ -938,6 +939,7 @@ struct tca_leaf_cache {
 	size_t mask;                  /* buckets - 1, a power of two */
 	struct leaf_ent **buckets;
 	struct leaf_ent *head, *tail;
+	_Atomic uint64_t hits, mints, mint_failures; /* counter.h: this worker writes */
 };
 
 struct tca_leaf_cache *tca_leaf_cache_new(const struct tca *ca, size_t max_entries)
@@ -973,6 +975,13 @@ void tca_leaf_cache_free(struct tca_leaf_cache *c)
 	}
 	free(c->buckets);
 	free(c);
+}
+
+void tca_leaf_cache_stats(const struct tca_leaf_cache *c, struct tca_leaf_stats *out)
+{
+	out->hits = c ? ctr_get(&c->hits) : 0;
+	out->mints = c ? ctr_get(&c->mints) : 0;
+	out->mint_failures = c ? ctr_get(&c->mint_failures) : 0;
 }
 
 size_t tca_leaf_cache_count(const struct tca_leaf_cache *c)
@@ -1066,6 +1075,7 @@ SSL_CTX *tca_leaf_ctx(struct tca_leaf_cache *c, const char *sni)
 			/* Near expiry: a fresh leaf; on failure keep serving the old one
 			 * until it really expires. */
 			ctx = tca_server_ctx_new(c->ca, key);
+			ctr_add(ctx ? &c->mints : &c->mint_failures, 1);
 			if (ctx) {
 				SSL_CTX_free(e->ctx);
 				e->ctx = ctx;
@@ -1076,9 +1086,11 @@ SSL_CTX *tca_leaf_ctx(struct tca_leaf_cache *c, const char *sni)
 		}
 		lru_unlink(c, e);
 		lru_push_front(c, e);
+		ctr_add(&c->hits, 1);
 		return e->ctx;
 	}
 	ctx = tca_server_ctx_new(c->ca, key);
+	ctr_add(ctx ? &c->mints : &c->mint_failures, 1);
 	if (!ctx)
 		return NULL;
 	e = calloc(1, sizeof(*e));

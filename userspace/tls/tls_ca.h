@@ -18,6 +18,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -87,5 +88,14 @@ void tca_leaf_cache_free(struct tca_leaf_cache *c);
  * EPERM (the CA does not permit sni), EINVAL, ENOMEM. */
 SSL_CTX *tca_leaf_ctx(struct tca_leaf_cache *c, const char *sni);
 size_t tca_leaf_cache_count(const struct tca_leaf_cache *c);
+
+/* What the cache did since it was made; safe to read from another thread
+ * (the metrics scrape) while its worker uses it. */
+struct tca_leaf_stats {
+	uint64_t hits;          /* a cached leaf served */
+	uint64_t mints;         /* a leaf minted (miss or renewal) */
+	uint64_t mint_failures; /* minting failed */
+};
+void tca_leaf_cache_stats(const struct tca_leaf_cache *c, struct tca_leaf_stats *out);
 
 #endif

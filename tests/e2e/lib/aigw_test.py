@@ -303,10 +303,11 @@ class Daemon:
             with open(os.path.join(pdir, f"{name}.json"), "w") as f:
                 f.write(body if isinstance(body, str) else json.dumps(body, indent=1))
 
-    def start(self, timeout=15):
+    def start(self, timeout=15, env=None):
         start_at = self.log_size()
         out = open(self.logfile, "ab")
-        self.proc = subprocess.Popen([*self.wrap, AIGWD, "--config", self.dir], stdout=out, stderr=out)
+        self.proc = subprocess.Popen([*self.wrap, AIGWD, "--config", self.dir], stdout=out, stderr=out,
+                                     env=env)
         out.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

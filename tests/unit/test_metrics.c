@@ -1,0 +1,49 @@
+/* metrics_listen's access check and the Prometheus label escaping. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "prom_text.h"
+
+#define HEAD(h) "GET /metrics HTTP/1.1\r\nHost: x\r\n" h "\r\n"
+
+static void test_bearer_token(void **state)
+{
+	const char *tok = "0123abcd";
+
+	assert_true(met_authorized(HEAD("Authorization: Bearer 0123abcd\r\n"), tok));
+	assert_true(met_authorized(HEAD("authorization:bearer 0123abcd  \r\n"), tok));
+	assert_false(met_authorized(HEAD("Authorization: Bearer 0123abcde\r\n"), tok));
+	assert_false(met_authorized(HEAD("Authorization: Bearer 0123abc\r\n"), tok));
+	assert_false(met_authorized(HEAD("Authorization: Basic 0123abcd\r\n"), tok));
+	assert_false(met_authorized(HEAD("X-Authorization: Bearer 0123abcd\r\n"), tok));
+	assert_false(met_authorized(HEAD(""), tok));
+	/* After the blank line is the body, not a header. */
+	assert_false(met_authorized("GET / HTTP/1.1\r\n\r\nAuthorization: Bearer 0123abcd\r\n", tok));
+	/* The request line is not a header either. */
+	assert_false(met_authorized("Authorization: Bearer 0123abcd\r\n\r\n", tok));
+	assert_false(met_authorized(HEAD("Authorization: Bearer \r\n"), ""));
+}
+
+static void test_label_escape(void **state)
+{
+	char out[64];
+
+	prom_escape(out, sizeof(out), "a\"b\\c\nd\x01");
+	assert_string_equal(out, "a\\\"b\\\\c\\nd?");
+	prom_escape(out, 6, "abcdefgh");
+	assert_true(strlen(out) < 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bearer_token),
+		cmocka_unit_test(test_label_escape),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
