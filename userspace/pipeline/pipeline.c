@@ -445,7 +445,7 @@ void pl_request_end(struct pl_request *rq, int sent_status, uint64_t now_us)
 				      d.tokens_in + d.tokens_out);
 	}
 	r->id = rq->id;
-	r->ts_ms = (uint64_t)rq->now * 1000;
+	r->ts_ms = rq->now_ms ? rq->now_ms : (uint64_t)rq->now * 1000;
 	r->cgroup_id = who->cgroup_id;
 	r->policy_cgroup_id = who->policy_cgroup_id;
 	r->cgroup = who->cgroup;

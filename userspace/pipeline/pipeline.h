@@ -125,7 +125,8 @@ struct pl_request {
 	const char *body;      /* decoded (de-chunked) body, held whole */
 	size_t body_len;
 	struct pool *pool;
-	time_t now;            /* wall clock at the head */
+	time_t now;            /* wall clock at the head, seconds */
+	uint64_t now_ms;       /* the same, milliseconds (the record's ts) */
 	uint64_t t0_us;        /* monotonic at the head (latency) */
 	uint64_t id;           /* unique in this run */
 

@@ -84,7 +84,8 @@ static void begin_request(struct conn *c, const struct h1_request *head)
 	rq->body = NULL;
 	rq->body_len = 0;
 	rq->pool = &s->pool;
-	rq->now = time(NULL);
+	rq->now_ms = clock_wall_ms();
+	rq->now = (time_t)(rq->now_ms / 1000);
 	rq->t0_us = clock_mono_us();
 	rq->id = ((uint64_t)c->w->id << 48) | (c->w->next_request_id++ & 0xffffffffffffULL);
 	pl_request_begin(rq);
