@@ -115,7 +115,7 @@ vmlinux: deps
 
 # --- BPF -------------------------------------------------------------------
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h vmlinux/vmlinux.h | $(DEPS_STAMP)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h bpf/lib/*.h vmlinux/vmlinux.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  BPF     $@"
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

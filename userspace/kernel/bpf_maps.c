@@ -168,13 +168,3 @@ int bmap_gateway_get(int fd, struct aigw_gateway *gw)
 
 	return bpf_map_lookup_elem(fd, &zero, gw) ? -errno : 0;
 }
-
-int bmap_origin_take(int fd, const struct sockaddr *peer, struct aigw_origin *out)
-{
-	struct aigw_client_key key = {};
-	int rc = bmap_addr_from_sockaddr(peer, key.addr, &key.port);
-
-	if (rc)
-		return rc;
-	return bpf_map_lookup_and_delete_elem(fd, &key, out) ? -errno : 0;
-}

@@ -43,8 +43,5 @@ int bmap_u64_replace(int fd, const uint64_t *keys, const void *vals, size_t val_
 int bmap_gateway_set(int fd, const struct aigw_gateway *gw);
 int bmap_gateway_get(int fd, struct aigw_gateway *gw);
 
-/* Take (lookup and delete) the origin of an accepted connection by its peer. */
-int bmap_origin_take(int fd, const struct sockaddr *peer, struct aigw_origin *out);
-
 
 #endif

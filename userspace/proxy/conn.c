@@ -75,6 +75,7 @@ void conn_close(struct conn *c, const char *why)
 	}
 	c->mode = CONN_CLOSED;
 	ev_timer_stop(w->loop, &c->timer);
+	ofetch_release(&w->sh->origin, c->origin_cookie);
 	splice_close(c);
 	ses_free(c);
 	ovl_conn_close(w->sh->overload);
@@ -223,7 +224,7 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 		close(fd);
 		return;
 	}
-	if (bmap_origin_take(sh->origin_map_fd, peer, &c->origin)) {
+	if (ofetch_take(&sh->origin, fd, peer, &c->origin, &c->origin_cookie)) {
 		char p[64];
 		uint8_t a[16];
 		uint16_t port = 0;
