@@ -176,9 +176,13 @@ static int open_ca(struct daemon *d)
 	for (size_t i = 0; i < n; i++)
 		if (!tca_permits(d->ca, hosts[i]))
 			log_warn("the CA in %s does not cover %s (its name constraints predate that "
-				 "provider): traffic to it is spliced, not terminated. Remove ca.crt "
-				 "and ca.key to make a new CA",
+				 "provider): connections naming it are refused under terminate. "
+				 "Remove ca.crt and ca.key to make a new CA",
 				 d->cfg.state_dir, hosts[i]);
+	if (tca_weakness(d->ca))
+		log_warn("the CA in %s is weaker than this aigw makes them: %s. Remove ca.crt "
+			 "and ca.key to make a new one (clients must then trust the new CA)",
+			 d->cfg.state_dir, tca_weakness(d->ca));
 	return 0;
 }
 
