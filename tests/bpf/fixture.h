@@ -352,4 +352,17 @@ static inline void fx_teardown(void)
 		fx_reset_maps();                                                             \
 	} while (0)
 
+/* main() of every test binary: set up once, run the group, tear down. */
+#define FX_RUN(tests)                                                                        \
+	({                                                                                   \
+		int fx_rc_ = 1;                                                              \
+		if (!fx_setup()) {                                                           \
+			if (fx_skip_reason)                                                  \
+				fprintf(stderr, "tests/bpf: skipping: %s\n", fx_skip_reason);\
+			fx_rc_ = cmocka_run_group_tests(tests, NULL, NULL);                  \
+			fx_teardown();                                                       \
+		}                                                                            \
+		fx_rc_;                                                                      \
+	})
+
 #endif

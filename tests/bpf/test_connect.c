@@ -397,13 +397,6 @@ int main(void)
 		cmocka_unit_test(test_all_tls),
 		cmocka_unit_test(test_new_cgroup_pinned_at_mkdir),
 	};
-	int rc;
 
-	if (fx_setup())
-		return 1;
-	if (fx_skip_reason)
-		fprintf(stderr, "tests/bpf: skipping: %s\n", fx_skip_reason);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	fx_teardown();
-	return rc;
+	return FX_RUN(tests);
 }

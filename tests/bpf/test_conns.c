@@ -136,13 +136,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_connection_from_before_is_listed_and_reset),
 	};
-	int rc;
 
-	if (fx_setup())
-		return 1;
-	if (fx_skip_reason)
-		fprintf(stderr, "tests/bpf: skipping: %s\n", fx_skip_reason);
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	fx_teardown();
-	return rc;
+	return FX_RUN(tests);
 }
