@@ -36,6 +36,7 @@
 #include "bpf_maps.h"
 #include "cgroup.h"
 #include "config.h"
+#include "conns_reset.h"
 #include "ev.h"
 #include "log.h"
 #include "origin_fetch.h"
@@ -279,6 +280,21 @@ static int make_consts(struct daemon *d)
 	return netns_cookie(&d->consts.netns_cookie);
 }
 
+/* existing_connections "reset": end the provider connections of those
+ * policies' cgroups that bypass the gateway (conns_reset.h). */
+static void reset_bypassing(struct daemon *d)
+{
+	size_t ended = 0;
+	int rc = creset_for_policies(d->cfg.bpf_pin_dir, d->bpf.map_fd[BPFL_MAP_CONNS_RESET],
+				     d->policies, &ended);
+
+	if (rc)
+		log_warn("existing_connections: cannot list connections: %s", strerror(-rc));
+	else if (ended)
+		log_info("existing_connections: reset %zu provider connection(s) that bypassed "
+			 "the gateway", ended);
+}
+
 static void on_tick(struct ev_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
@@ -319,6 +335,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	}
 	d->policies = set;
 	daemon_apply_pins(d);
+	reset_bypassing(d);
 	log_info("reloaded %d policies", set->n);
 out:
 	dmet_reload_done(d, rc);
@@ -442,6 +459,7 @@ static int run(struct daemon *d)
 		log_err("%s", err);
 		return rc;
 	}
+	reset_bypassing(d);
 
 	d->loop = ev_loop_new();
 	if (!d->loop || ev_io_add(d->loop, &d->sig, EV_READ))
