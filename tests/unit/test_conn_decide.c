@@ -93,22 +93,6 @@ static void test_all_tls_other_names(void **state)
 	assert_int_equal(way(in, "non-provider TLS refused by policy"), CDEC_REFUSE);
 }
 
-static void test_sni_normalise(void **state)
-{
-	char a[] = "api.openai.com.", b[] = "api.openai.com", c[] = ".", d[] = "",
-	     e[] = "api.openai.com..";
-
-	assert_true(cdec_sni_normalise(a));
-	assert_string_equal(a, "api.openai.com");
-	assert_true(cdec_sni_normalise(b));
-	assert_string_equal(b, "api.openai.com");
-	assert_false(cdec_sni_normalise(c));
-	assert_false(cdec_sni_normalise(d));
-	/* Only one dot: "api.openai.com." is then no catalog name. */
-	assert_true(cdec_sni_normalise(e));
-	assert_string_equal(e, "api.openai.com.");
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -117,7 +101,6 @@ int main(void)
 		cmocka_unit_test(test_provider_address_refuses_the_rest),
 		cmocka_unit_test(test_uncovered_provider_is_refused),
 		cmocka_unit_test(test_all_tls_other_names),
-		cmocka_unit_test(test_sni_normalise),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,7 +136,7 @@ static void conn_decide(struct conn *c, bool is_tls)
 		.all_tls = c->origin.flags & AIGW_ORIGIN_ALL_TLS,
 		.npt_refuse = p && p->non_provider_tls == POL_NPT_REFUSE,
 		.is_tls = is_tls,
-		.has_sni = is_tls && cdec_sni_normalise(c->sni),
+		.has_sni = is_tls && c->sni[0],
 	};
 	const char *why;
 	enum cdec_way way;

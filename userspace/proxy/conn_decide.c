@@ -1,6 +1,5 @@
 #include "conn_decide.h"
 
-#include <string.h>
 
 enum cdec_way cdec_decide(const struct cdec_in *in, const char **why)
 {
@@ -29,13 +28,4 @@ enum cdec_way cdec_decide(const struct cdec_in *in, const char **why)
 	}
 	*why = "non-provider";
 	return CDEC_SPLICE;
-}
-
-bool cdec_sni_normalise(char *sni)
-{
-	size_t n = strlen(sni);
-
-	if (n && sni[n - 1] == '.')
-		sni[--n] = '\0';
-	return n > 0;
 }

@@ -12,6 +12,10 @@
  *                                       intercept all_tls): non_provider_tls
  *                                       decides, splice by default
  *
+ * The name is the ClientHello parser's: lower case, one trailing dot
+ * dropped (tls_clienthello.c), so "api.openai.com." meets this policy as
+ * "api.openai.com".
+ *
  * A provider name reached at an address of another provider (a CDN that
  * fronts both) is handled by the policy as the provider it names: the
  * upstream certificate check then has the last word. */
@@ -35,10 +39,5 @@ struct cdec_in {
 
 /* The way, and why (a static string for the log and the audit record). */
 enum cdec_way cdec_decide(const struct cdec_in *in, const char **why);
-
-/* An SNI as a host name: "api.openai.com." is the name "api.openai.com"
- * (RFC 6066 forbids the trailing dot on the wire, clients send it anyway), so
- * one trailing dot goes. Returns false when no name is left. */
-bool cdec_sni_normalise(char *sni);
 
 #endif
