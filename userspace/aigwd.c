@@ -270,6 +270,23 @@ static void service_watchdog(struct daemon *d, uint64_t now_ms)
 	sdn_notify("WATCHDOG=1");
 }
 
+/* A container's connection that aigw_sk_lookup hands to a listener keeps the
+ * provider's address as its local one; when that address is not the host's
+ * own (the provider is beyond it, the TPROXY-style route of README's
+ * Containers), the replies need IP_TRANSPARENT to leave from it. */
+static void listeners_transparent(struct daemon *d)
+{
+	int one = 1;
+
+	for (int i = 0; i < d->n_workers; i++) {
+		if (setsockopt(d->workers[i].lis4.fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) ||
+		    setsockopt(d->workers[i].lis6.fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
+			       sizeof(one)))
+			log_warn("listener IP_TRANSPARENT: %s (containers reaching a provider "
+				 "beyond this host cannot be intercepted)", strerror(errno));
+	}
+}
+
 /* What the programs hold in .rodata for this run. */
 static int make_consts(struct daemon *d)
 {
@@ -443,6 +460,7 @@ static int run(struct daemon *d)
 	}
 	if ((rc = start_workers(d)))
 		return rc;
+	listeners_transparent(d);
 	if ((rc = publish_gateway(d))) {
 		log_err("write gateway map: %s", strerror(-rc));
 		return rc;

@@ -177,7 +177,7 @@ def netns_pair(tag):
     """A network namespace of its own, joined to ours by a veth pair as
     Docker's bridge does: ours 10.231.N.1, its 10.231.N.2, its default route
     through us. Returns (netns name, host address)."""
-    n = os.getpid() % 200 + 20
+    n = (os.getpid() + ord(tag)) % 200 + 20   # one /24 per pair of this run
     ns, host_if = f"aigw-e2e-{os.getpid()}-{tag}", f"aigw{os.getpid() % 100000}{tag}"
     host, peer = f"10.231.{n}.1", f"10.231.{n}.2"
 
@@ -196,6 +196,51 @@ def netns_pair(tag):
     ip("-n", ns, "link", "set", "eth0", "up")
     ip("-n", ns, "route", "add", "default", "via", host)
     return ns, host
+
+
+def test_container_reaching_a_provider_beyond_the_host_is_intercepted():
+    """The README's recipe for a container host: the provider is beyond the
+    host (a netns of its own plays the internet, routed through us), and one
+    rule delivers the containers' SYNs for the gateway's port locally."""
+    ns, host = netns_pair("r")
+    inet, inet_host = netns_pair("i")
+    far = "198.51.100.10"  # TEST-NET-2, only inside the namespaces made here
+
+    def ip(*args):
+        subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+    ip("-n", inet, "addr", "add", f"{far}/32", "dev", "lo")
+    ip("route", "add", f"{far}/32", "via", inet_host.rsplit(".", 1)[0] + ".2")
+    with open("/proc/sys/net/ipv4/ip_forward") as f:
+        forward = f.read().strip()
+    with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
+        f.write("1")
+    defer(lambda: open("/proc/sys/net/ipv4/ip_forward", "w").write(forward))
+    pki = provider_pki()
+    prov = spawn(["ip", "netns", "exec", inet, PYTHON, os.path.join(E2E, "fake_provider.py"),
+                  "--cert", pki["cert"], "--key", pki["key"], "--listen", f"{far}:443",
+                  "--log", os.path.join(tmpdir(), "far.jsonl")], stdout=subprocess.PIPE,
+                 stderr=subprocess.PIPE)
+    assert prov.stdout.readline().decode().strip() == "ready"
+    tree = CgroupTree()
+    a = tree.mk("A")
+    cat = provider_catalog()
+    cat["openai"]["addresses"].append({"cidr": f"{far}/32", "port": 443})
+    d = Daemon(tree, {"p": {"cgroups": [tree.relpath("A")], "inspect": "observe"}},
+               providers=cat).start()
+    veth = f"aigw{os.getpid() % 100000}r"
+    ip("rule", "add", "iif", veth, "ipproto", "tcp", "dport", str(d.port), "lookup", "6678")
+    defer(lambda: subprocess.run(["ip", "rule", "del", "iif", veth, "ipproto", "tcp", "dport",
+                                  str(d.port), "lookup", "6678"], capture_output=True))
+    ip("route", "add", "local", "0.0.0.0/0", "dev", "lo", "table", "6678")
+    defer(lambda: subprocess.run(["ip", "route", "del", "local", "0.0.0.0/0", "dev", "lo",
+                                  "table", "6678"], capture_output=True))
+    r = run(["ip", "netns", "exec", ns, PYTHON, os.path.join(E2E, "clients", "tls_client.py"),
+             "--ip", far, "--cafile", pki["ca"]], cgroup=a)
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res.get("status") == 200, (res, r.stderr, d.log()[-2000:])
+    assert res["peer"] == [far, 443], res
+    assert conn_lines(d, res["pid"]), d.log()[-2000:]
+    assert d.stats_of(a)["redirected_netns"] == 1, d.stats_of(a)
 
 
 def test_process_in_a_netns_of_its_own_is_intercepted():
