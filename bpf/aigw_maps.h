@@ -69,6 +69,7 @@ struct aigw_target {
  * daemon left in cgroup_pending). */
 #define AIGW_POLICY_FAIL_OPEN (1u << 0) /* daemon down: let connects go direct */
 #define AIGW_POLICY_ALL_TLS (1u << 1)   /* intercept: all_tls */
+#define AIGW_POLICY_QUOTA (1u << 2)     /* a cgroup_quota row exists: look it up */
 
 struct aigw_cgroup_policy {
 	__u32 policy_id; /* index into the daemon's policy set, 0 = none */

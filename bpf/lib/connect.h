@@ -58,8 +58,8 @@ static __always_inline bool is_tcp(const struct bpf_sock_addr *ctx)
  * by getpeername, and by the daemon (aigw_origin_fetch) once it accepts. */
 static __always_inline bool origin_keep(struct bpf_sock_addr *ctx, const struct dest *d,
 					const struct aigw_cgroup_policy *pol,
-					const struct aigw_target *target, __u64 pinned_cgid,
-					__u32 flags)
+					const struct aigw_target *target, __u64 own_cgid,
+					__u64 pinned_cgid, __u32 flags)
 {
 	struct aigw_origin o;
 	__u64 cookie = bpf_get_socket_cookie(ctx);
@@ -68,7 +68,7 @@ static __always_inline bool origin_keep(struct bpf_sock_addr *ctx, const struct 
 	o.dst_port = d->port;
 	o.family = d->family;
 	o.policy_id = pol->policy_id;
-	o.cgroup_id = bpf_get_current_cgroup_id();
+	o.cgroup_id = own_cgid;
 	o.policy_cgroup_id = pinned_cgid;
 	o.pid = bpf_get_current_pid_tgid() >> 32;
 	o.uid = (__u32)bpf_get_current_uid_gid();
@@ -86,6 +86,7 @@ static __always_inline enum aigw_reason sock_decide(struct bpf_sock_addr *ctx, c
 	struct aigw_target *target;
 	struct aigw_cgroup_policy *pol;
 	bool udp = is_udp(ctx), other_netns, v6 = d->family == AF_INET6;
+	__u64 own_cgid;
 	__u32 flags = 0;
 
 	v->pinned_cgid = 0;
@@ -105,7 +106,7 @@ static __always_inline enum aigw_reason sock_decide(struct bpf_sock_addr *ctx, c
 
 	if (daemon_own())
 		return AIGW_R_DAEMON_OWN;
-	pol = policy_of_current(&v->pinned_cgid);
+	pol = policy_of_current(&v->pinned_cgid, &own_cgid);
 	if (!pol)
 		return AIGW_R_NO_POLICY;
 	if (!target) {
@@ -126,7 +127,7 @@ static __always_inline enum aigw_reason sock_decide(struct bpf_sock_addr *ctx, c
 	/* Before the liveness check: a budget holds while the daemon is away.
 	 * An all_tls connect is not known to be a provider's yet: the gateway
 	 * judges its requests once it has read the name. */
-	if (target && !quota_allows(v->pinned_cgid)) {
+	if (target && (pol->flags & AIGW_POLICY_QUOTA) && !quota_allows(v->pinned_cgid)) {
 		v->deny = true;
 		return AIGW_R_DENIED_QUOTA;
 	}
@@ -145,7 +146,7 @@ static __always_inline enum aigw_reason sock_decide(struct bpf_sock_addr *ctx, c
 	other_netns = bpf_get_netns_cookie(ctx) != gw_netns_cookie;
 	if (other_netns)
 		flags |= AIGW_ORIGIN_OTHER_NETNS;
-	if (!origin_keep(ctx, d, pol, target, v->pinned_cgid, flags)) {
+	if (!origin_keep(ctx, d, pol, target, own_cgid, v->pinned_cgid, flags)) {
 		/* Cannot remember it (no memory): the fail mode decides, as if
 		 * the daemon were away. */
 		v->deny = !(pol->flags & AIGW_POLICY_FAIL_OPEN);

@@ -9,11 +9,13 @@
 /* Nearest pinned ancestor of the calling task's cgroup (the deepest pin wins).
  * Walks from the root down and stops past the task's own level, where the
  * helper returns 0, so a cgroup at depth d costs d+1 lookups. */
-static __always_inline struct aigw_cgroup_policy *policy_of_current(__u64 *pinned_cgid)
+static __always_inline struct aigw_cgroup_policy *policy_of_current(__u64 *pinned_cgid,
+								    __u64 *own_cgid)
 {
 	struct aigw_cgroup_policy *found = NULL, *p;
 	__u64 own = bpf_get_current_cgroup_id();
 
+	*own_cgid = own;
 	/* The common case first: the task's own cgroup is the pinned one, and
 	 * nothing below it can be deeper. */
 	found = bpf_map_lookup_elem(&cgroup_policy, &own);

@@ -251,6 +251,7 @@ static void test_quota_and_fail_modes(void **state)
 	assert_int_equal(fx_target(FX_PROVIDER, 443, 0), 0);
 	assert_int_equal(fx_pin(a_id, 1, 0), 0);
 	/* Budget spent: refused at once, even with the daemon up. */
+	assert_int_equal(fx_pin(a_id, 1, AIGW_POLICY_QUOTA), 0);
 	bpf_map_update_elem(fx_state.b.map_fd[BPFL_MAP_CGROUP_QUOTA], &a_id, &q, BPF_ANY);
 	bpf_map_update_elem(fx_state.b.map_fd[BPFL_MAP_CGROUP_USAGE], &a_id, &u, BPF_ANY);
 	assert_int_equal(connect_from(a_cg, FX_PROVIDER, 443), EPERM);

@@ -50,6 +50,9 @@ static void policy_row(struct aigw_cgroup_policy *v, const struct pol_policy *p)
 	memset(v, 0, sizeof(*v));
 	v->policy_id = p->id;
 	v->flags = p->fail_mode == POL_FAIL_OPEN ? AIGW_POLICY_FAIL_OPEN : 0;
+	/* The kernel skips the cgroup_quota lookup for policies without one. */
+	if (p->quota.token_budget || p->quota.connects_per_second)
+		v->flags |= AIGW_POLICY_QUOTA;
 	if (p->intercept == POL_INTERCEPT_ALL_TLS) {
 		v->flags |= AIGW_POLICY_ALL_TLS;
 		for (int i = 0; i < p->n_intercept_ports; i++)
