@@ -153,12 +153,14 @@ static void conn_decide(struct conn *c, bool is_tls)
 	}
 	if (in.observe || !in.has_policy)
 		return start_splice(c, why);
-	log_info("%s cgroup=/%s pid=%u comm=%s dst=%s sni=%s: %s: %s",
-		 c->provider_id >= 0 ? "provider TLS"
-		 : is_tls	     ? "non-provider TLS"
-				     : "non-provider traffic",
-		 c->cgroup, c->origin.pid, c->origin.comm, c->dst,
-		 c->sni[0] ? c->sni : "-", way == CDEC_REFUSE ? "refused" : "spliced", why);
+	/* Under all_tls every other site of the cgroup is spliced: that is a
+	 * debug line (the close line and the audit record still have it); a
+	 * refusal is news. */
+	log_msg(way == CDEC_REFUSE ? LOG_INFO : LOG_DEBUG,
+		"%s cgroup=/%s pid=%u comm=%s dst=%s sni=%s: %s: %s",
+		c->provider_id >= 0 ? "provider TLS" : is_tls ? "non-provider TLS" : "non-provider traffic",
+		c->cgroup, c->origin.pid, c->origin.comm, c->dst, c->sni[0] ? c->sni : "-",
+		way == CDEC_REFUSE ? "refused" : "spliced", why);
 	if (way == CDEC_REFUSE)
 		return conn_reset(c, why);
 	start_splice(c, why);
