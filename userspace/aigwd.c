@@ -477,6 +477,7 @@ static int run(struct daemon *d)
 		log_err("%s", err);
 		return rc;
 	}
+	bpfl_trim(&d->bpf);
 	reset_bypassing(d);
 
 	d->loop = ev_loop_new();

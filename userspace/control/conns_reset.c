@@ -1,6 +1,7 @@
 #include "conns_reset.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -17,6 +18,12 @@ int creset_for_policies(const char *pin_dir, int reset_fd, const struct pol_set 
 	int rc;
 
 	*ended = 0;
+	bool wanted = false;
+
+	for (int i = 0; set && i < set->n && !wanted; i++)
+		wanted = set->policies[i].existing_connections == POL_EXISTING_RESET;
+	if (!wanted)
+		return 0; /* no walk of the sockets, nor of /proc */
 	if ((rc = bconns_list(pin_dir, &recs, &n)) || !n)
 		goto out;
 	own = calloc(n, sizeof(*own));

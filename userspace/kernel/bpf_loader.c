@@ -164,6 +164,7 @@ int bpfl_load(struct bpfl *b, const char *pin_dir, const struct bpfl_consts *k, 
 			 "run aigwd --cleanup)", strerror(-rc), pin_dir);
 		goto fail;
 	}
+	/* The daemon's own copies: they outlive the object (bpfl_trim). */
 	for (int i = 0; i < BPFL_MAP_COUNT; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(b->skel->obj, bpfl_map_names[i]);
 
@@ -172,10 +173,17 @@ int bpfl_load(struct bpfl *b, const char *pin_dir, const struct bpfl_consts *k, 
 			snprintf(err, errlen, "BPF object has no map %s", bpfl_map_names[i]);
 			goto fail;
 		}
-		b->map_fd[i] = bpf_map__fd(m);
+		if ((b->map_fd[i] = fcntl(bpf_map__fd(m), F_DUPFD_CLOEXEC, 0)) < 0)
+			goto fail_dup;
 	}
-	b->origin_fetch_fd = bpf_program__fd(b->skel->progs.aigw_origin_fetch);
+	b->origin_fetch_fd =
+		fcntl(bpf_program__fd(b->skel->progs.aigw_origin_fetch), F_DUPFD_CLOEXEC, 0);
+	if (b->origin_fetch_fd < 0)
+		goto fail_dup;
 	return 0;
+fail_dup:
+	rc = -errno;
+	snprintf(err, errlen, "keep BPF map and program fds: %s", strerror(-rc));
 fail:
 	bpfl_close(b);
 	return rc;
@@ -334,13 +342,23 @@ out:
 	return rc;
 }
 
-void bpfl_close(struct bpfl *b)
+void bpfl_trim(struct bpfl *b)
 {
 	if (b->skel)
 		aigw_bpf__destroy(b->skel);
 	b->skel = NULL;
-	for (int i = 0; i < BPFL_MAP_COUNT; i++)
+}
+
+void bpfl_close(struct bpfl *b)
+{
+	bpfl_trim(b);
+	for (int i = 0; i < BPFL_MAP_COUNT; i++) {
+		if (b->map_fd[i] >= 0)
+			close(b->map_fd[i]);
 		b->map_fd[i] = -1;
+	}
+	if (b->origin_fetch_fd >= 0)
+		close(b->origin_fetch_fd);
 	b->origin_fetch_fd = -1;
 }
 

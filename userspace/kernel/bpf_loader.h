@@ -58,9 +58,9 @@ struct bpfl_consts {
 };
 
 struct bpfl {
-	struct aigw_bpf *skel;
-	int map_fd[BPFL_MAP_COUNT];
-	int origin_fetch_fd; /* aigw_origin_fetch, run by the daemon on accept */
+	struct aigw_bpf *skel;      /* NULL once trimmed */
+	int map_fd[BPFL_MAP_COUNT]; /* ours, valid until bpfl_close */
+	int origin_fetch_fd;        /* aigw_origin_fetch, run by the daemon on accept */
 };
 
 /* Mount bpffs at /sys/fs/bpf if the pin dir lives there and it is not
@@ -81,6 +81,11 @@ int bpfl_set_listeners(struct bpfl *b, int fd4, int fd6);
  * remove links of older versions. */
 int bpfl_attach(struct bpfl *b, const char *pin_dir, const char *cgroup_abs, char *err,
 		size_t errlen);
+
+/* Once attached, drop the object: the pinned links hold the programs, and
+ * map_fd[] and origin_fetch_fd are the daemon's own copies. The daemon's
+ * descriptors are for connections. */
+void bpfl_trim(struct bpfl *b);
 
 /* Free the daemon's handles; pinned maps and links stay in force. */
 void bpfl_close(struct bpfl *b);
