@@ -182,12 +182,20 @@ int aigw_origin_fetch(struct __sk_buff *skb)
 		len = sizeof(t.ipv6);
 	}
 	netns = f->netns_id < 0 ? BPF_F_CURRENT_NETNS : (__u64)f->netns_id;
-	sk = bpf_sk_lookup_tcp(skb, &t, len, netns, 0);
+	/* Any socket, not only a full one: a client that wrote and closed
+	 * before the accept is a TIME_WAIT mini-socket by now, and keeps the
+	 * cookie connect4/6 asked for. */
+	sk = bpf_skc_lookup_tcp(skb, &t, len, netns, 0);
 	if (!sk)
 		return 1;
 	tp = bpf_skc_to_tcp_sock(sk);
-	/* The cookie connect4/6 asked for is in the socket already. */
-	cookie = tp ? tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter : 0;
+	if (tp) {
+		cookie = tp->inet_conn.icsk_inet.sk.__sk_common.skc_cookie.counter;
+	} else {
+		struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(sk);
+
+		cookie = tw ? tw->tw_sk.__tw_common.skc_cookie.counter : 0;
+	}
 	bpf_sk_release(sk);
 	o = cookie ? bpf_map_lookup_elem(&conn_origin, &cookie) : NULL;
 	if (!o)

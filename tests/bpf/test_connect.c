@@ -164,6 +164,26 @@ static void test_redirected_with_origin_and_peer(void **state)
 	fx_rmdir(a_cg);
 }
 
+/* A client that wrote and closed before the accept (its socket a TIME_WAIT
+ * mini-socket or an orphan by then) still has its origin read back. */
+static void test_origin_of_a_client_already_gone(void **state)
+{
+	char a_cg[CG_PATH_MAX];
+	struct aigw_origin o;
+	uint64_t a_id, cookie;
+
+	FX_REQUIRE();
+	a_id = fx_cgroup("A", a_cg, sizeof(a_cg));
+	assert_int_equal(fx_target(FX_PROVIDER, 443, 0), 0);
+	assert_int_equal(fx_pin(a_id, 5, 0), 0);
+	assert_int_equal(connect_from(a_cg, FX_PROVIDER, 443), 0); /* and closed */
+	assert_int_equal(accept_origin(&o, &cookie), 0);
+	assert_int_equal(o.policy_id, 5);
+	assert_int_equal(o.cgroup_id, a_id);
+	ofetch_release(&fx_state.of, cookie);
+	fx_rmdir(a_cg);
+}
+
 static void test_not_redirected_reasons(void **state)
 {
 	char a_cg[CG_PATH_MAX], b_cg[CG_PATH_MAX];
@@ -391,6 +411,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_redirected_with_origin_and_peer),
+		cmocka_unit_test(test_origin_of_a_client_already_gone),
 		cmocka_unit_test(test_not_redirected_reasons),
 		cmocka_unit_test(test_daemon_own_by_tgid),
 		cmocka_unit_test(test_quota_and_fail_modes),
