@@ -126,7 +126,7 @@ static int check_host(struct daemon *d)
 	return 0;
 }
 
-/* Versions before 0.2 moved the daemon into <cgroup_root>/aigwd-<port>. */
+/* Earlier builds moved the daemon into <cgroup_root>/aigwd-<port>. */
 #define AIGWD_LEGACY_CGROUP "aigwd-%u"
 
 static int cleanup(struct daemon *d)
