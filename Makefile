@@ -58,6 +58,9 @@ LIB_OBJS  := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libaigw.a
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# The kernel programs' own tests (root): the real skeleton, real sockets.
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/bpf/%,$(BPFT_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 # Sanitizer build of the library and unit tests (ASan + UBSan).
@@ -88,7 +91,7 @@ PAGE_INC := $(GEN)/status_page.inc
 
 .SECONDARY:
 
-.PHONY: FORCE all deps install uninstall packaging demo e2e-deps run test unit unit-san fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
+.PHONY: FORCE all deps install uninstall packaging demo e2e-deps run test unit unit-san bpf-test fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
 
 all: $(BUILD)/aigwd $(BUILD)/aigwctl
 
@@ -115,7 +118,7 @@ vmlinux: deps
 
 # --- BPF -------------------------------------------------------------------
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h vmlinux/vmlinux.h | $(DEPS_STAMP)
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/*.h bpf/lib/*.h vmlinux/vmlinux.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@echo "  BPF     $@"
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -178,6 +181,16 @@ $(BUILD)/san/tests/%: tests/unit/%.c $(SAN_LIB)
 unit: $(UNIT_BINS)
 	$(Q)tests/run_suite.sh unit $(UNIT_BINS)
 
+$(BUILD)/tests/bpf/%: tests/bpf/%.c tests/bpf/*.h $(LIB)
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $< $(LIB) $(LDLIBS) -lcmocka -o $@
+
+# Each binary makes its own network namespace, cgroups and pin dir, and
+# skips with the reason without root or BPF.
+bpf-test: $(BPFT_BINS)
+	$(Q)tests/run_suite.sh bpf $(BPFT_BINS)
+
 unit-san: $(SAN_BINS)
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run_suite.sh unit-san $(SAN_BINS)
@@ -229,7 +242,7 @@ $(SAN_AIGWD): userspace/aigwd.c $(SAN_LIB)
 e2e-asan: all $(SAN_AIGWD) $(NODE_STAMP)
 	$(Q)tests/e2e/run_asan.sh
 
-test: all $(UNIT_BINS) $(SAN_BINS) $(FUZZ_BINS) $(SAN_AIGWD)
+test: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(SAN_AIGWD)
 	$(Q)tests/run_all.sh
 
 # --- install ---------------------------------------------------------------

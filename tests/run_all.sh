@@ -8,6 +8,7 @@ trap 'rm -rf "$AIGW_COUNTS_DIR"' EXIT
 status=0
 make --no-print-directory unit || status=1
 make --no-print-directory unit-san || status=1
+make --no-print-directory bpf-test || status=1
 make --no-print-directory fuzz-smoke || status=1
 make --no-print-directory e2e || status=1
 make --no-print-directory e2e-asan || status=1

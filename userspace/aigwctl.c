@@ -29,6 +29,7 @@
 #include "cgroup.h"
 #include "config.h"
 #include "ctl_client.h"
+#include "ctl_conns.h"
 #include "ctl_events.h"
 #include "ctl_exec.h"
 #include "ctl_proto.h"
@@ -55,11 +56,12 @@ enum {
 	OPT_LAST = 1u << 3,
 	OPT_COLUMNS = 1u << 4,
 	OPT_POLICY = 1u << 5,
+	OPT_RESET = 1u << 6,
 };
 
 /* A command's parsed arguments: options from anywhere, positionals in order. */
 struct args {
-	bool json, once, follow;
+	bool json, once, follow, reset;
 	long last;           /* -1 unless --last */
 	const char *columns; /* --columns */
 	const char *policy;  /* --policy */
@@ -193,6 +195,8 @@ static int parse_args(const struct command *c, int argc, char **argv, struct arg
 			a->once = true;
 		else if ((c->opts & OPT_FOLLOW) && (!strcmp(arg, "--follow") || !strcmp(arg, "-f")))
 			a->follow = true;
+		else if ((c->opts & OPT_RESET) && !strcmp(arg, "--reset"))
+			a->reset = true;
 		else if ((c->opts & OPT_LAST) && (v = opt_value(argc, argv, &i, "--last", &bad))) {
 			char *end;
 
@@ -376,6 +380,11 @@ static int cmd_reload(const struct cfg_config *cfg, const struct command *cmd, s
 		printf("reloaded\n");
 	cJSON_Delete(reply);
 	return EXIT_OK;
+}
+
+static int cmd_conns(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
+{
+	return ctl_conns_run(cfg, a->json, a->reset);
 }
 
 static int cmd_events(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
@@ -607,6 +616,15 @@ static const struct command commands[] = {
 	  OPT_POLICY, 0, 0, true, cmd_exec },
 	{ "reload", "[--json]", "Reload the policies (a bad set changes nothing).",
 	  OPT_JSON, 0, 0, false, cmd_reload },
+	{ "conns", "[--json] [--reset]",
+	  "Provider connections that bypass the gateway; end them.\n\n"
+	  "Provider-bound TCP connections of managed cgroups that did not go through\n"
+	  "the gateway (opened before it ran, or before their pin), in this netns:\n"
+	  "cgroup, pid, comm, destination, policy, state. Works with the daemon down.\n"
+	  "  --json   as a JSON array ({\"reset\": N, \"connections\": [...]} with --reset)\n"
+	  "  --reset  end them (the kernel's socket destroy): their owners reconnect,\n"
+	  "           through the gateway",
+	  OPT_JSON | OPT_RESET, 0, 0, false, cmd_conns },
 	{ "policy", "check [--json] FILE...", "Validate policy files without applying them.",
 	  OPT_JSON, 1, -1, false, cmd_policy },
 	{ "ca", "path [--json] | export | install",

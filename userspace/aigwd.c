@@ -4,9 +4,11 @@
  *   aigwd [--config DIR] [--check | --cleanup] [--verbose]
  *
  * Start-up is a straight line: read and validate the config, check the host
- * (root, BTF, cgroup2), move into our own cgroup (so our upstream connects are
- * never redirected), load/pin/attach the BPF programs, start the workers'
- * listeners, then publish the gateway slot and the policies to the kernel.
+ * (root, BTF, cgroup2), load the BPF programs with this run's constants (our
+ * own process is never redirected, by its tgid, so the daemon stays in the
+ * cgroup it was started in: a systemd unit's, or the shell's), start the
+ * workers' listeners, publish the gateway slot, the listeners and the
+ * policies to the kernel, and only then attach (or swap in) the programs.
  * The main thread then only keeps the heartbeat and the pins current.
  */
 #include <arpa/inet.h>
@@ -34,8 +36,10 @@
 #include "bpf_maps.h"
 #include "cgroup.h"
 #include "config.h"
+#include "conns_reset.h"
 #include "ev.h"
 #include "log.h"
+#include "origin_fetch.h"
 #include "policy_apply.h"
 #include "policy_load.h"
 #include "rate_limit.h"
@@ -50,6 +54,7 @@
 #define AIGWD_PRICES_FILE "prices.json"
 #define AIGWD_RELAY_BUF_BYTES (16 * 1024)
 #define AIGWD_TICK_MS 1000
+#define AIGWD_ORIGIN_SWEEP_MS (OFETCH_UNTAKEN_MAX_S * 1000)
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
@@ -98,7 +103,7 @@ static int load_config(struct daemon *d, const char *dir)
 static int check_host(struct daemon *d)
 {
 	if (geteuid() != 0) {
-		fprintf(stderr, "aigwd: must run as root (it loads BPF programs and moves cgroups)\n");
+		fprintf(stderr, "aigwd: must run as root (it loads BPF programs)\n");
 		return -EPERM;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
@@ -118,27 +123,25 @@ static int check_host(struct daemon *d)
 			d->cfg.cgroup_root, d->cg_mount);
 		return -ENOENT;
 	}
-	if (snprintf(d->daemon_cg_abs, sizeof(d->daemon_cg_abs), "%.4000s/aigwd-%u",
-		     d->cg_root_abs, d->cfg.listen_port) >= (int)sizeof(d->daemon_cg_abs))
-		return -ENAMETOOLONG;
 	return 0;
 }
 
+/* Earlier builds moved the daemon into <cgroup_root>/aigwd-<port>. */
+#define AIGWD_LEGACY_CGROUP "aigwd-%u"
+
 static int cleanup(struct daemon *d)
 {
-	char err[512] = "";
+	char err[512] = "", legacy[CG_PATH_MAX + 32];
 	int rc = bpfl_unpin_all(d->cfg.bpf_pin_dir, err, sizeof(err));
 
 	if (rc)
 		fprintf(stderr, "aigwd: cleanup: %s\n", err);
-	if (rmdir(d->daemon_cg_abs) && errno != ENOENT) {
-		fprintf(stderr, "aigwd: cleanup: remove cgroup %s: %s\n", d->daemon_cg_abs,
-			strerror(errno));
-		rc = -errno;
-	}
+	snprintf(legacy, sizeof(legacy), "%.4000s/" AIGWD_LEGACY_CGROUP, d->cg_root_abs,
+		 d->cfg.listen_port);
+	if (rmdir(legacy) == 0)
+		printf("aigwd: removed cgroup %s left by an older version\n", legacy);
 	if (!rc)
-		printf("aigwd: removed pins under %s and cgroup %s\n", d->cfg.bpf_pin_dir,
-		       d->daemon_cg_abs);
+		printf("aigwd: removed pins and links under %s\n", d->cfg.bpf_pin_dir);
 	return rc;
 }
 
@@ -174,9 +177,13 @@ static int open_ca(struct daemon *d)
 	for (size_t i = 0; i < n; i++)
 		if (!tca_permits(d->ca, hosts[i]))
 			log_warn("the CA in %s does not cover %s (its name constraints predate that "
-				 "provider): traffic to it is spliced, not terminated. Remove ca.crt "
-				 "and ca.key to make a new CA",
+				 "provider): connections naming it are refused under terminate. "
+				 "Remove ca.crt and ca.key to make a new CA",
 				 d->cfg.state_dir, hosts[i]);
+	if (tca_weakness(d->ca))
+		log_warn("the CA in %s is weaker than this aigw makes them: %s. Remove ca.crt "
+			 "and ca.key to make a new one (clients must then trust the new CA)",
+			 d->cfg.state_dir, tca_weakness(d->ca));
 	return 0;
 }
 
@@ -196,7 +203,10 @@ static int start_workers(struct daemon *d)
 	d->overload.max_buffered_bytes = d->cfg.overload.max_buffered_bytes;
 	d->shared = (struct wk_shared){
 		.listen_port = d->cfg.listen_port,
-		.origin_map_fd = d->bpf.map_fd[BPFL_MAP_ORIGIN_BY_ADDR],
+		.origin = { .prog_fd = d->bpf.origin_fetch_fd,
+			    .origin_fd = d->bpf.map_fd[BPFL_MAP_CONN_ORIGIN],
+			    .steered_fd = d->bpf.map_fd[BPFL_MAP_STEERED],
+			    .gw_port = d->cfg.listen_port },
 		.cg_mount = d->cg_mount,
 		.cg_mount_fd = open(d->cg_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC),
 		.connect_timeout_ms = d->cfg.http.connect_timeout_ms,
@@ -225,21 +235,18 @@ static int start_workers(struct daemon *d)
 
 static int publish_gateway(struct daemon *d)
 {
-	int rc;
+	uint64_t cgid = 0;
 
 	memset(&d->gw, 0, sizeof(d->gw));
-	d->gw.listen_addr4 = htonl(0x7f000001);
-	d->gw.listen_addr6[15] = 1;
+	d->gw.listen_addr4 = d->consts.listen_addr4;
+	memcpy(d->gw.listen_addr6, d->consts.listen_addr6, 16);
 	d->gw.listen_port = d->cfg.listen_port;
 	d->gw.daemon_pid = getpid();
 	d->gw.enabled = 1;
 	d->gw.heartbeat_ns = clock_mono_ns();
-	uint64_t cgid, cookie;
-
-	if ((rc = cg_id_of(d->daemon_cg_abs, &cgid)) || (rc = netns_cookie(&cookie)))
-		return rc;
-	d->gw.daemon_cgroup_id = cgid;
-	d->gw.netns_cookie = cookie;
+	d->gw.netns_cookie = d->consts.netns_cookie;
+	if (!cg_self_id(d->cg_mount, &cgid))
+		d->gw.daemon_cgroup_id = cgid;
 	return bmap_gateway_set(d->bpf.map_fd[BPFL_MAP_GATEWAY], &d->gw);
 }
 
@@ -263,6 +270,48 @@ static void service_watchdog(struct daemon *d, uint64_t now_ms)
 	sdn_notify("WATCHDOG=1");
 }
 
+/* A container's connection that aigw_sk_lookup hands to a listener keeps the
+ * provider's address as its local one; when that address is not the host's
+ * own (the provider is beyond it, the TPROXY-style route of README's
+ * Containers), the replies need IP_TRANSPARENT to leave from it. */
+static void listeners_transparent(struct daemon *d)
+{
+	int one = 1;
+
+	for (int i = 0; i < d->n_workers; i++) {
+		if (setsockopt(d->workers[i].lis4.fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) ||
+		    setsockopt(d->workers[i].lis6.fd, SOL_IPV6, IPV6_TRANSPARENT, &one,
+			       sizeof(one)))
+			log_warn("listener IP_TRANSPARENT: %s (containers reaching a provider "
+				 "beyond this host cannot be intercepted)", strerror(errno));
+	}
+}
+
+/* What the programs hold in .rodata for this run. */
+static int make_consts(struct daemon *d)
+{
+	d->consts.listen_addr4 = htonl(INADDR_LOOPBACK);
+	d->consts.listen_addr6[15] = 1;
+	d->consts.listen_port = d->cfg.listen_port;
+	d->consts.daemon_tgid = (uint32_t)getpid();
+	return netns_cookie(&d->consts.netns_cookie);
+}
+
+/* existing_connections "reset": end the provider connections of those
+ * policies' cgroups that bypass the gateway (conns_reset.h). */
+static void reset_bypassing(struct daemon *d)
+{
+	size_t ended = 0;
+	int rc = creset_for_policies(d->cfg.bpf_pin_dir, d->bpf.map_fd[BPFL_MAP_CONNS_RESET],
+				     d->policies, &ended);
+
+	if (rc)
+		log_warn("existing_connections: cannot list connections: %s", strerror(-rc));
+	else if (ended)
+		log_info("existing_connections: reset %zu provider connection(s) that bypassed "
+			 "the gateway", ended);
+}
+
 static void on_tick(struct ev_loop *loop, void *arg)
 {
 	struct daemon *d = arg;
@@ -270,6 +319,10 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	service_watchdog(d, ev_now_ms(loop));
 	d->gw.heartbeat_ns = clock_mono_ns();
 	bmap_gateway_set(d->bpf.map_fd[BPFL_MAP_GATEWAY], &d->gw);
+	if (ev_now_ms(loop) - d->origins_swept_ms >= AIGWD_ORIGIN_SWEEP_MS) {
+		ofetch_sweep(d->bpf.map_fd[BPFL_MAP_CONN_ORIGIN], false, d->gw.heartbeat_ns);
+		d->origins_swept_ms = ev_now_ms(loop);
+	}
 	daemon_apply_pins(d);
 	acct_flush(d->acct); /* usage of cgroups without a budget, once a second */
 	snap_reclaim(&d->hub);
@@ -299,6 +352,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	}
 	d->policies = set;
 	daemon_apply_pins(d);
+	reset_bypassing(d);
 	log_info("reloaded %d policies", set->n);
 out:
 	dmet_reload_done(d, rc);
@@ -375,15 +429,20 @@ static int run(struct daemon *d)
 	raise_fd_limit();
 	if ((rc = setup_signals(d)))
 		return rc;
-	if ((rc = cg_mkdir(d->daemon_cg_abs)) || (rc = cg_move_pid(d->daemon_cg_abs, getpid()))) {
-		log_err("cannot move into cgroup %s: %s", d->daemon_cg_abs, strerror(-rc));
+	if ((rc = make_consts(d))) {
+		log_err("read this netns's cookie: %s", strerror(-rc));
 		return rc;
 	}
 	if ((rc = bpfl_prepare_pin_dir(d->cfg.bpf_pin_dir, err, sizeof(err))) ||
-	    (rc = bpfl_load(&d->bpf, d->cfg.bpf_pin_dir, d->cg_root_abs, err, sizeof(err)))) {
+	    (rc = bpfl_load(&d->bpf, d->cfg.bpf_pin_dir, &d->consts, err, sizeof(err)))) {
 		log_err("%s", err);
 		return rc;
 	}
+	/* Origins a previous run read belong to connections that ended with
+	 * it. */
+	rc = ofetch_sweep(d->bpf.map_fd[BPFL_MAP_CONN_ORIGIN], true, clock_mono_ns());
+	if (rc > 0)
+		log_info("dropped %d connection origins left by the previous run", rc);
 	if ((rc = open_ca(d)))
 		return rc;
 	if ((rc = rpin_load(&d->live_pins, d->cfg.state_dir, err, sizeof(err)))) {
@@ -401,11 +460,25 @@ static int run(struct daemon *d)
 	}
 	if ((rc = start_workers(d)))
 		return rc;
+	listeners_transparent(d);
 	if ((rc = publish_gateway(d))) {
 		log_err("write gateway map: %s", strerror(-rc));
 		return rc;
 	}
+	/* Listeners, then policies, then the programs: a restarted daemon's
+	 * new programs see it alive and every pin in place from their first
+	 * run. */
+	if ((rc = bpfl_set_listeners(&d->bpf, d->workers[0].lis4.fd, d->workers[0].lis6.fd))) {
+		log_err("write gw_listeners map: %s", strerror(-rc));
+		return rc;
+	}
 	daemon_apply_pins(d);
+	if ((rc = bpfl_attach(&d->bpf, d->cfg.bpf_pin_dir, d->cg_root_abs, err, sizeof(err)))) {
+		log_err("%s", err);
+		return rc;
+	}
+	bpfl_trim(&d->bpf);
+	reset_bypassing(d);
 
 	d->loop = ev_loop_new();
 	if (!d->loop || ev_io_add(d->loop, &d->sig, EV_READ))

@@ -40,8 +40,9 @@ struct daemon {
 	int audit_fd;
 	char cg_mount[CG_PATH_MAX];
 	char cg_root_abs[CG_PATH_MAX];
-	char daemon_cg_abs[CG_PATH_MAX];
 	struct bpfl bpf;
+	struct bpfl_consts consts; /* the programs' .rodata for this run */
+	uint64_t origins_swept_ms; /* last ofetch_sweep, ev_now_ms */
 	struct aigw_gateway gw;
 	struct papply pins;
 	struct wk_shared shared;

@@ -10,18 +10,22 @@
  *                pinned), to our own listener: not a provider, the
  *                programs' cheapest path;
  *   redirected   the same cgroup, to a provider address: policy walk,
- *                listener lookup, origin record, rewrite, sockops re-key;
+ *                liveness, origin kept in the socket's storage, rewrite;
  *                the connect lands on aigwd's listener.
  * and reads the programs' own run time (run_time_ns / run_cnt, kept while
- * kernel.bpf_stats_enabled is 1) before and after every round.
+ * kernel.bpf_stats_enabled is 1) before and after every round: every program
+ * of the instance, found through its pinned links and, for the one it runs
+ * itself on accept (aigw_origin_fetch), through the daemon's fds. Some run
+ * host-wide (aigw_sk_lookup sees every SYN in the daemon's netns), so the
+ * baseline case shows what they cost a connect outside any managed cgroup.
  *
  * Both listeners are left alone while a round runs, so no connect pays for
  * waking an acceptor on another CPU (an IPI, microseconds in a VM) and the
  * cases compare like with like: ours is drained between rounds, aigwd is
  * stopped (SIGSTOP) for the round and resumed after it; a round is smaller
  * than the accept backlog, so the kernel finishes every handshake alone.
- * The programs that run while aigwd then catches up (getpeername4 on its
- * accept, its own upstream dial) are reported apart as the daemon's side.
+ * The programs that run while aigwd then catches up (aigw_origin_fetch on
+ * its accept) are reported apart as the daemon's side.
  *
  * With --stats-sysctl it makes two passes: the first with BPF stats off (the
  * end-to-end figures, as in production: stats add two clock reads to every
@@ -38,13 +42,14 @@
  * baseline cgroup, never runs the programs itself; only client sockets do.
  *
  * Usage: bench_connect --base-cgroup DIR --managed-cgroup DIR
- *                      --attach-cgroup DIR --provider A.B.C.D:PORT
+ *                      --pin-dir DIR --provider A.B.C.D:PORT
  *                      --daemon-pid PID --daemon-port PORT
  *                      [--count N] [--warmup N] [--rounds N] [--stats-sysctl]
  * Exit: 0 after a complete run (aims met or not), 1 on a setup error or a
  * failed connect, 2 on bad usage.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -57,6 +62,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,7 +79,7 @@
  * accept backlog (ours and aigwd's are 4096, both capped by somaxconn), so
  * no SYN is ever dropped. More rounds are used when a round would exceed it. */
 #define BC_BACKLOG 4096
-#define BC_MAX_PROGS 16
+#define BC_MAX_PROGS 32
 /* After a round at aigwd: how long it may take to empty its accept queue,
  * how often we look, and a last moment for the final accepts' work (their
  * programs count on the daemon's side of the round, not the next one). */
@@ -135,7 +141,7 @@ struct bc_result {
 struct bc_opts {
 	const char *base_cg;
 	const char *managed_cg;
-	const char *attach_cg;
+	const char *pin_dir;
 	const char *provider;
 	pid_t daemon_pid;
 	long daemon_port;
@@ -149,6 +155,7 @@ struct bc {
 	struct sockaddr_in provider;   /* redirected by the programs */
 	int listen_fd;
 	long burst;                    /* connects per round, at most */
+	int *kept;                     /* a redirected round's client sockets */
 	bool daemon_stopped;
 	struct bc_prog prog[BC_MAX_PROGS];
 	int nprogs;
@@ -367,42 +374,79 @@ static int bc_check_provider_closed(const struct bc *b)
 	return rc == -ECONNREFUSED ? 0 : rc ? rc : -EADDRINUSE;
 }
 
-static const enum bpf_attach_type bc_attach_types[] = {
-	BPF_CGROUP_INET4_CONNECT,     BPF_CGROUP_INET6_CONNECT, BPF_CGROUP_SOCK_OPS,
-	BPF_CGROUP_INET4_GETPEERNAME, BPF_CGROUP_INET6_GETPEERNAME,
-};
+static int bc_add_prog(struct bc *b, uint32_t id)
+{
+	struct bc_prog *p = &b->prog[b->nprogs];
+	struct bpf_prog_info info = {};
+	uint32_t ilen = sizeof(info);
 
-/* The programs attached at cgroup_root: this instance's, whatever other
- * aigw instance runs beside us (theirs are attached elsewhere). */
+	for (int i = 0; i < b->nprogs; i++)
+		if (b->prog[i].id == id)
+			return 0;
+	if (b->nprogs == BC_MAX_PROGS)
+		return -ENOSPC;
+	p->fd = bpf_prog_get_fd_by_id(id);
+	if (p->fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(p->fd, &info, &ilen)) {
+		close(p->fd);
+		return -errno;
+	}
+	p->id = id;
+	snprintf(p->name, sizeof(p->name), "%s", info.name);
+	b->nprogs++;
+	return 0;
+}
+
+/* This instance's programs: those of the links pinned in its pin dir, and
+ * those the daemon holds open (the one it runs itself on accept). Another
+ * aigw instance beside us has its own pin dir and process. */
 static int bc_find_progs(struct bc *b)
 {
-	int cgfd = open(b->o.attach_cg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char path[4096], line[256];
+	struct dirent *de;
+	DIR *d = opendir(b->o.pin_dir);
 
-	if (cgfd < 0)
+	if (!d)
 		return -errno;
-	for (size_t t = 0; t < sizeof(bc_attach_types) / sizeof(bc_attach_types[0]); t++) {
-		uint32_t ids[BC_MAX_PROGS], cnt = BC_MAX_PROGS;
+	while ((de = readdir(d))) {
+		struct bpf_link_info info = {};
+		uint32_t ilen = sizeof(info);
+		int fd;
 
-		if (bpf_prog_query(cgfd, bc_attach_types[t], 0, NULL, ids, &cnt))
+		/* Maps are pinned here too; links are named link_* and iter_*. */
+		if (strncmp(de->d_name, "link_", 5) && strncmp(de->d_name, "iter_", 5))
 			continue;
-		for (uint32_t i = 0; i < cnt && b->nprogs < BC_MAX_PROGS; i++) {
-			struct bc_prog *p = &b->prog[b->nprogs];
-			struct bpf_prog_info info = {};
-			uint32_t ilen = sizeof(info);
-
-			p->fd = bpf_prog_get_fd_by_id(ids[i]);
-			if (p->fd < 0)
-				continue;
-			if (bpf_obj_get_info_by_fd(p->fd, &info, &ilen)) {
-				close(p->fd);
-				continue;
-			}
-			p->id = ids[i];
-			snprintf(p->name, sizeof(p->name), "%s", info.name);
-			b->nprogs++;
-		}
+		snprintf(path, sizeof(path), "%s/%s", b->o.pin_dir, de->d_name);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen) && info.prog_id)
+			bc_add_prog(b, info.prog_id);
+		close(fd);
 	}
-	close(cgfd);
+	closedir(d);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", (int)b->o.daemon_pid);
+	if ((d = opendir(path))) {
+		while ((de = readdir(d))) {
+			FILE *f;
+
+			if (!isdigit((unsigned char)de->d_name[0]))
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/fdinfo/%.32s", (int)b->o.daemon_pid,
+				 de->d_name);
+			if (!(f = fopen(path, "re")))
+				continue;
+			while (fgets(line, sizeof(line), f)) {
+				unsigned int id;
+
+				if (sscanf(line, "prog_id: %u", &id) == 1)
+					bc_add_prog(b, id);
+			}
+			fclose(f);
+		}
+		closedir(d);
+	}
 	return b->nprogs ? 0 : -ENOENT;
 }
 
@@ -484,8 +528,12 @@ static int bc_stats_floor(double *ns)
 /* `n` connects to `dst` from the current cgroup; samples go to r->ns unless
  * `timed` is false (warm-up). Linger 0 closes with a RST: no TIME_WAIT
  * pile-up, which would make the port search of later connects slower than
- * that of earlier ones and skew the comparison. */
-static void bc_connects(const struct sockaddr_in *dst, long n, struct bc_result *r, bool timed)
+ * that of earlier ones and skew the comparison. With `keep`, the sockets stay
+ * open (in keep[], not timed either way) until bc_close_kept: aigwd reads a
+ * connection's origin back from the client socket when it accepts, as it
+ * would for a real client, which is still there then. */
+static void bc_connects(const struct sockaddr_in *dst, long n, struct bc_result *r, bool timed,
+			int *keep)
 {
 	const struct linger lg = { .l_onoff = 1, .l_linger = 0 };
 
@@ -502,7 +550,10 @@ static void bc_connects(const struct sockaddr_in *dst, long n, struct bc_result 
 		t0 = bc_now_ns();
 		rc = connect(fd, (const struct sockaddr *)dst, sizeof(*dst));
 		t1 = bc_now_ns();
-		close(fd);
+		if (keep && !rc)
+			keep[i] = fd;
+		else
+			close(fd);
 		if (rc) {
 			r->failed++;
 			continue;
@@ -543,14 +594,20 @@ static int bc_round(struct bc *b, enum bc_pass pass, enum bc_case c, long n, boo
 			strerror(-rc));
 		return rc;
 	}
+	for (long i = 0; i < n; i++)
+		b->kept[i] = -1;
 	bc_read_progs(b, before);
-	bc_connects(c == BC_REDIRECTED ? &b->provider : &b->listener, n, r, timed);
+	bc_connects(c == BC_REDIRECTED ? &b->provider : &b->listener, n, r, timed,
+		    c == BC_REDIRECTED ? b->kept : NULL);
 	bc_read_progs(b, after);
 	if (c == BC_REDIRECTED)
 		bc_daemon_drain(b);
 	else
 		bc_drain_listener(b);
 	bc_read_progs(b, drained);
+	for (long i = 0; i < n; i++)
+		if (b->kept[i] >= 0)
+			close(b->kept[i]);
 	if (timed) {
 		bc_add_progs(b, r->prog, before, after);
 		bc_add_progs(b, r->daemon, after, drained);
@@ -724,13 +781,15 @@ static void bc_report(struct bc *b)
 	       "report for an empty program here: their own clock reads)\n", b->floor_ns);
 	printf("    %-24s %12s %10s %10s %12s %12s\n", "", "runs/connect", "ns/run", "net",
 	       "ns/connect", "net");
+	bc_print_progs(b, "baseline (no managed cgroup): host-wide programs inside connect()",
+		       b->res[sp][BC_BASELINE].prog, b->res[sp][BC_BASELINE].n);
 	bc_print_progs(b, "non-provider: inside connect()", dir->prog, dir->n);
 	bc_print_progs(b, "redirected: inside connect() (client + listener side)", red->prog,
 		       red->n);
-	bc_print_progs(b, "redirected: aigwd's side after it (accept, upstream dial)",
+	bc_print_progs(b, "redirected: aigwd's side after it (accept: origin read back)",
 		       red->daemon, red->n);
 
-	printf("\naims (issue 3)\n");
+	printf("\naims (issues 3 and 9)\n");
 	printf("  program time per connect < %.0f ns         %16s %16s\n", BC_AIM_PROG_NS,
 	       "as reported", "net");
 	if (b->stats_on[sp]) {
@@ -764,7 +823,7 @@ static void bc_report(struct bc *b)
 static void bc_usage(const char *argv0)
 {
 	fprintf(stderr,
-		"usage: %s --base-cgroup DIR --managed-cgroup DIR --attach-cgroup DIR\n"
+		"usage: %s --base-cgroup DIR --managed-cgroup DIR --pin-dir DIR\n"
 		"          --provider A.B.C.D:PORT --daemon-pid PID --daemon-port PORT\n"
 		"          [--count N] [--warmup N] [--rounds N] [--stats-sysctl]\n",
 		argv0);
@@ -775,7 +834,7 @@ static int bc_parse_opts(int argc, char **argv, struct bc_opts *o)
 	static const struct option longopts[] = {
 		{ "base-cgroup", required_argument, NULL, 'b' },
 		{ "managed-cgroup", required_argument, NULL, 'm' },
-		{ "attach-cgroup", required_argument, NULL, 'a' },
+		{ "pin-dir", required_argument, NULL, 'a' },
 		{ "provider", required_argument, NULL, 'p' },
 		{ "daemon-pid", required_argument, NULL, 'd' },
 		{ "daemon-port", required_argument, NULL, 'P' },
@@ -794,7 +853,7 @@ static int bc_parse_opts(int argc, char **argv, struct bc_opts *o)
 		switch (ch) {
 		case 'b': o->base_cg = optarg; break;
 		case 'm': o->managed_cg = optarg; break;
-		case 'a': o->attach_cg = optarg; break;
+		case 'a': o->pin_dir = optarg; break;
 		case 'p': o->provider = optarg; break;
 		case 'd': o->daemon_pid = (pid_t)atol(optarg); break;
 		case 'P': o->daemon_port = atol(optarg); break;
@@ -805,7 +864,7 @@ static int bc_parse_opts(int argc, char **argv, struct bc_opts *o)
 		default: return -EINVAL;
 		}
 	}
-	if (!o->base_cg || !o->managed_cg || !o->attach_cg || !o->provider ||
+	if (!o->base_cg || !o->managed_cg || !o->pin_dir || !o->provider ||
 	    o->daemon_pid <= 0 || o->daemon_port <= 0 || o->daemon_port > 65535 || o->count <= 0 || o->warmup < 0 || o->rounds <= 0 ||
 	    o->rounds > o->count)
 		return -EINVAL;
@@ -849,6 +908,20 @@ int main(int argc, char **argv)
 	b->burst = (n > 0 && n < BC_BACKLOG ? n : BC_BACKLOG) / 2;
 	if (b->burst < 1)
 		b->burst = 1;
+	/* A redirected round keeps its sockets open: room for them. */
+	struct rlimit nofile;
+
+	if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < (rlim_t)b->burst + 64) {
+		nofile.rlim_cur = nofile.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &nofile);
+		if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur < (rlim_t)b->burst + 64)
+			b->burst = (long)nofile.rlim_cur - 64 > 1 ? (long)nofile.rlim_cur - 64 : 1;
+	}
+	b->kept = calloc((size_t)b->burst, sizeof(*b->kept));
+	if (!b->kept) {
+		rc = -ENOMEM;
+		goto cleanup;
+	}
 	/* The listener is made in the baseline cgroup, so its sockets never
 	 * run the programs; only the client side is measured. */
 	if ((rc = bc_enter_cgroup(b->o.base_cg))) {
@@ -864,7 +937,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if ((rc = bc_find_progs(b))) {
-		fprintf(stderr, "bench_connect: no programs attached at %s\n", b->o.attach_cg);
+		fprintf(stderr, "bench_connect: no programs pinned in %s\n", b->o.pin_dir);
 		goto cleanup;
 	}
 	if ((rc = bc_start_listener(b))) {
@@ -916,6 +989,7 @@ cleanup:
 		close(b->listen_fd);
 	for (int i = 0; i < b->nprogs; i++)
 		close(b->prog[i].fd);
+	free(b->kept);
 	for (int p = 0; p < BC_NPASSES; p++)
 		for (int c = 0; c < BC_NCASES; c++)
 			free(b->res[p][c].ns);

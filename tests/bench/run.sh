@@ -111,12 +111,11 @@ bc_setup() {
  "providers": {"bench": {"hosts": ["bench.invalid"],
    "addresses": [{"cidr": "${BC_PROVIDER%:*}/32", "port": ${BC_PROVIDER##*:}}]}}}
 JSON
-	# terminate + refuse: a connection that sends no ClientHello is dropped,
-	# so the daemon never dials out (its own connects would run connect4
-	# and sockops too and blur the per-connect figures).
+	# terminate: a connection to a provider address that sends no
+	# ClientHello is refused, so the daemon never dials out (its own
+	# connects would run connect4 too and blur the per-connect figures).
 	cat > "$BC_TMP/cfg/policies/bench.json" <<JSON || return 1
-{"cgroups": ["$BC_CGROOT/A"], "fail_mode": "closed", "inspect": "terminate",
- "non_provider_tls": "refuse"}
+{"cgroups": ["$BC_CGROOT/A"], "fail_mode": "closed", "inspect": "terminate"}
 JSON
 	: > "$BC_TMP/aigwd.log" || return 1
 	"$BUILD/aigwd" --config "$BC_TMP/cfg" > "$BC_TMP/aigwd.log" 2>&1 &
@@ -150,7 +149,7 @@ bench_connect() {
 	# In the background, so a signal reaches our trap at once (and the
 	# teardown stops it by PID).
 	"$BUILD/bench/bench_connect" --base-cgroup "$BC_CG/base" --managed-cgroup "$BC_CG/gw/A" \
-		--attach-cgroup "$BC_CG/gw" --provider "$BC_PROVIDER" --daemon-pid "$BC_DAEMON_PID" \
+		--pin-dir "$BC_PIN_DIR" --provider "$BC_PROVIDER" --daemon-pid "$BC_DAEMON_PID" \
 		--daemon-port "$BC_PORT" \
 		--count "$BC_COUNT" --warmup "$BC_WARMUP" --stats-sysctl &
 	BC_BENCH_PID=$!
@@ -163,7 +162,7 @@ bench_connect() {
 		# happened: nothing listens at the provider address).
 		conns=$(grep -c ' conn cgroup=' "$BC_TMP/aigwd.log")
 		expect=$(( 2 * (BC_COUNT + BC_WARMUP) ))
-		echo "aigwd logged $conns intercepted connection(s) of the $expect made"
+		echo "aigwd logged $conns intercepted connection(s) of the $expect made, origin read back"
 	else
 		bench_log "connect benchmark failed (exit $rc); aigwd log tail:"
 		tail -n 20 "$BC_TMP/aigwd.log" >&2

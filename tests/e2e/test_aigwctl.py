@@ -159,7 +159,8 @@ def test_status_when_daemon_is_down():
     assert r.returncode == 1, r
     assert not_running_msg(d) in r.stderr, r.stderr
     assert "NOT RUNNING" in r.stdout and d.pin_dir in r.stdout, r.stdout
-    assert "connect4 connect6 sockops getpeername4 getpeername6 (5 of 5 attached)" in r.stdout, r.stdout
+    assert ("connect4 connect6 sendmsg4 sendmsg6 getpeername4 getpeername6 cgroup_mkdir "
+            "cgroup_rename sk_lookup iter_conns iter_reset (11 of 11 attached)") in r.stdout, r.stdout
     assert re.search(rf"^/{re.escape(tree.relpath('A'))}\s+pol-a\s+in force, daemon down: provider "
                      r"connects refused \(fail_mode closed\)$", r.stdout, re.M), r.stdout
     assert re.search(rf"^/{re.escape(tree.relpath('B'))}\s+pol-b\s+in force, daemon down: provider "
@@ -170,7 +171,7 @@ def test_status_when_daemon_is_down():
     assert r.returncode == 1
     st = json.loads(r.stdout)
     assert st["ok"] is False and st["running"] is False and st["error"] == not_running_msg(d)
-    assert "link_connect4" in st["programs"] and len(st["programs"]) == 5, st
+    assert "link_connect4" in st["programs"] and len(st["programs"]) == 11, st
     assert {"cgroup": tree.relpath("A"), "policy": "pol-a", "present": True,
             "fail_mode": "closed"} in st["pins"], st
     assert st["policies"] == ["pol-a", "pol-b"]
@@ -192,7 +193,7 @@ def test_status_when_daemon_is_up():
     st = json.loads(r.stdout)
     assert st["ok"] is True and st["pid"] == d.proc.pid and st["listen_port"] == d.port, st
     assert st["cgroup_root"] == tree.rel and st["pin_dir"] == d.pin_dir, st
-    assert len(st["programs"]) == 5, st
+    assert len(st["programs"]) == 11, st
     assert {"cgroup": tree.relpath("A"), "policy": "pol-a", "present": True} in st["pins"], st
     assert sorted(st["policies"]) == ["pol-a", "pol-b"]
     r = ctl(d, "status")

@@ -17,7 +17,8 @@ from aigw_test import (PROVIDER_V4, PYTHON, CgroupTree, Daemon, FakeProvider, ho
 from test_usage import HOSTS
 
 AIGWCTL = os.environ.get("AIGWCTL", aigw_test.AIGWCTL)
-COMMANDS = ["status", "usage", "top", "events", "pin", "unpin", "exec", "reload", "policy", "ca", "help"]
+COMMANDS = ["status", "usage", "top", "events", "pin", "unpin", "exec", "reload", "conns", "policy", "ca",
+            "help"]
 
 
 def ctl(*args, env=None, timeout=30):

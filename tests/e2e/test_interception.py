@@ -196,13 +196,14 @@ def test_two_instances_side_by_side():
 def test_cleanup_removes_pins_links_and_cgroup():
     tree, a, b, d = setup()
     pin_dir = d.pin_dir
-    daemon_cg = os.path.join(tree.abs, f"aigwd-{d.port}")
-    assert os.path.isdir(daemon_cg) and os.path.exists(os.path.join(pin_dir, "link_connect4"))
+    # An older version's own cgroup, left behind: --cleanup removes it too.
+    legacy_cg = tree.mk(f"aigwd-{d.port}")
+    assert os.path.exists(os.path.join(pin_dir, "link_connect4"))
     d.stop()
     r = subprocess.run([AIGWD, "--config", d.dir, "--cleanup"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert not os.path.exists(pin_dir)
-    assert not os.path.exists(daemon_cg)
+    assert not os.path.exists(legacy_cg), r.stdout
     links = subprocess.run(["bpftool", "link", "show", "-j"], capture_output=True, text=True).stdout
     assert f'"cgroup_id":{os.stat(tree.abs).st_ino}' not in links.replace(" ", "")
 
@@ -215,7 +216,8 @@ def test_bpftool_prints_named_fields():
                        capture_output=True, text=True, check=True)
     assert '"redirected": 1' in r.stdout, r.stdout
     pol = d.map_dump("cgroup_policy")
-    assert pol == [{"key": os.stat(a).st_ino, "value": {"policy_id": 1, "flags": 0}}], pol
+    assert pol == [{"key": os.stat(a).st_ino,
+                    "value": {"policy_id": 1, "flags": 0, "tls_ports": [0] * 8}}], pol
 
 
 def test_policy_for_cgroup_created_later_is_picked_up():

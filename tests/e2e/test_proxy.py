@@ -143,22 +143,16 @@ def test_provider_down_gives_502():
     assert "error" in json.loads(body)
 
 
-def test_non_provider_sni_is_spliced_or_refused():
-    FakeProvider()
+def test_non_provider_sni_to_a_provider_address_is_refused():
+    prov = FakeProvider()
     tree, a, b, d = gateway()
-    # SNI not in the catalog (an IP literal sends none): spliced through, the
-    # client sees the provider's own certificate.
+    # No SNI (an IP literal sends none) to a provider address under terminate:
+    # refused, nothing reaches the provider (test_coverage.py has the rest).
     res = client_json([PYTHON, os.path.join(E2E, "clients", "tls_client.py"), "--ip", PROVIDER_V4,
                        "--host", "127.10.0.1", "--cafile", provider_pki()["ca"]], a, hosts_file({}), os.environ)
-    assert res.get("status") == 200, res
-    assert "non-provider TLS" in d.log()
-    tree2 = CgroupTree()
-    a2 = tree2.mk("A")
-    d2 = Daemon(tree2, {"strict": {"cgroups": [tree2.relpath("A")], "non_provider_tls": "refuse"}}).start()
-    res = client_json([PYTHON, os.path.join(E2E, "clients", "tls_client.py"), "--ip", PROVIDER_V4,
-                       "--host", "127.10.0.1", "--cafile", provider_pki()["ca"]], a2, hosts_file({}), os.environ)
     assert "error" in res, res
-    assert "refused" in d2.log()
+    assert "non-provider TLS" in d.log() and "refused: no SNI, to a provider address" in d.log(), d.log()
+    assert prov.connections() == [], prov.connections()
 
 
 def test_observe_mode_client_sees_provider_certificate():

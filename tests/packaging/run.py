@@ -165,9 +165,11 @@ def test_bash_completion():
     if not os.path.exists("/usr/share/bash-completion/bash_completion"):
         raise Skip("bash-completion is not installed (make deps)")
     sh(["bash", "-n", os.path.join(REPO, "dist/aigwctl.bash-completion")])
-    assert complete("aigwctl ") == sorted("status usage top events pin unpin exec reload policy ca help".split())
+    assert complete("aigwctl ") == sorted(
+        "status usage top events pin unpin exec reload conns policy ca help".split())
     assert complete("aigwctl us") == ["usage"]
     assert complete("aigwctl events --") == ["--config", "--follow", "--help", "--json", "--last"]
+    assert complete("aigwctl conns --") == ["--config", "--help", "--json", "--reset"]
     assert complete("aigwctl exec --policy ") == ["default", "strict", "team-example"]
     assert complete("aigwctl ca ") == ["export", "install", "path"]
     assert "requests/s" in complete("aigwctl top --columns ")

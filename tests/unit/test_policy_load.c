@@ -173,7 +173,7 @@ static void test_repo_policies(void **state)
 	assert_int_equal(strict->n_cgroups, 0);
 	assert_int_equal(strict->inspect, POL_INSPECT_TERMINATE);
 	assert_int_equal(strict->fail_mode, POL_FAIL_CLOSED);
-	assert_int_equal(strict->non_provider_tls, POL_NPT_REFUSE);
+	assert_int_equal(strict->intercept, POL_INTERCEPT_CATALOG);
 	assert_int_equal(strict->models.n_allow, 4);
 	assert_true(pol_model_allowed(strict, "gpt-4o-mini"));
 	assert_true(pol_model_allowed(strict, "claude-sonnet-4-5"));
@@ -261,6 +261,9 @@ static void test_defaults(void **state)
 	assert_int_equal(p->fail_mode, POL_FAIL_OPEN);
 	assert_int_equal(p->inspect, POL_INSPECT_TERMINATE);
 	assert_int_equal(p->non_provider_tls, POL_NPT_SPLICE);
+	assert_int_equal(p->intercept, POL_INTERCEPT_CATALOG);
+	assert_int_equal(p->n_intercept_ports, 0);
+	assert_int_equal(p->existing_connections, POL_EXISTING_KEEP);
 	assert_int_equal(p->models.n_allow, 0);
 	assert_int_equal(p->models.n_deny, 0);
 	assert_true(pol_model_allowed(p, "anything"));
@@ -314,6 +317,8 @@ static void test_all_values(void **state)
 	struct pol_set *set = load_text(
 		"{\"cgroups\": [\"a.slice\", \"\", \"system.slice/x.service\"],"
 		" \"fail_mode\": \"closed\", \"inspect\": \"observe\", \"non_provider_tls\": \"refuse\","
+		" \"intercept\": \"all_tls\", \"intercept_ports\": [8443, 1, 65535],"
+		" \"existing_connections\": \"reset\","
 		" \"models\": {\"allow\": [\"gpt-*\"], \"deny\": [\"gpt-3*\", \"*[Pp]review*\"]},"
 		" \"limits\": {\"max_body_bytes\": 1048576, \"max_tokens\": 10000000,"
 		"             \"max_tokens_action\": \"clamp\"},"
@@ -342,6 +347,12 @@ static void test_all_values(void **state)
 	assert_int_equal(p->fail_mode, POL_FAIL_CLOSED);
 	assert_int_equal(p->inspect, POL_INSPECT_OBSERVE);
 	assert_int_equal(p->non_provider_tls, POL_NPT_REFUSE);
+	assert_int_equal(p->intercept, POL_INTERCEPT_ALL_TLS);
+	assert_int_equal(p->n_intercept_ports, 3);
+	assert_int_equal(p->intercept_ports[0], 8443);
+	assert_int_equal(p->intercept_ports[1], 1);
+	assert_int_equal(p->intercept_ports[2], 65535);
+	assert_int_equal(p->existing_connections, POL_EXISTING_RESET);
 	assert_int_equal(p->limits.max_body_bytes, 1048576);
 	assert_int_equal(p->limits.max_tokens, 10000000);
 	assert_int_equal(p->limits.max_tokens_action, POL_MAX_TOKENS_CLAMP);
@@ -375,7 +386,8 @@ static void test_unknown_keys(void **state)
 	static const struct err_case cases[] = {
 		{ "{\"cgroup\": []}",
 		  "$.cgroup: unknown key (expected one of \"cgroups\", \"fail_mode\", \"inspect\", "
-		  "\"non_provider_tls\", \"models\", \"limits\", \"quota\", \"dlp\", \"routes\", "
+		  "\"non_provider_tls\", \"intercept\", \"intercept_ports\", "
+		  "\"existing_connections\", \"models\", \"limits\", \"quota\", \"dlp\", \"routes\", "
 		  "\"auth\", \"audit\")" },
 		{ "{\"models\": {\"allowed\": []}}",
 		  "$.models.allowed: unknown key (expected one of \"allow\", \"deny\")" },
@@ -511,6 +523,30 @@ static void test_enums(void **state)
 		{ "{\"inspect\": \"Observe\"}", "$.inspect: must be one of \"terminate\", \"observe\"" },
 		{ "{\"non_provider_tls\": \"drop\"}",
 		  "$.non_provider_tls: must be one of \"splice\", \"refuse\"" },
+		{ "{\"non_provider_tls\": \"refuse\"}",
+		  "$.non_provider_tls: acts only with \"intercept\": \"all_tls\" (to a provider "
+		  "address, TLS without that provider's name is always refused under terminate)" },
+		{ "{\"intercept\": \"catalog\", \"non_provider_tls\": \"splice\"}",
+		  "$.non_provider_tls: acts only with \"intercept\": \"all_tls\" (to a provider "
+		  "address, TLS without that provider's name is always refused under terminate)" },
+		{ "{\"intercept\": \"everything\"}",
+		  "$.intercept: must be one of \"catalog\", \"all_tls\"" },
+		{ "{\"intercept_ports\": [8443]}",
+		  "$.intercept_ports: acts only with \"intercept\": \"all_tls\"" },
+		{ "{\"intercept\": \"all_tls\", \"intercept_ports\": 8443}",
+		  "$.intercept_ports: must be an array" },
+		{ "{\"intercept\": \"all_tls\", \"intercept_ports\": [1,2,3,4,5,6,7,8,9]}",
+		  "$.intercept_ports: must have at most 8 ports" },
+		{ "{\"intercept\": \"all_tls\", \"intercept_ports\": [8443, 0]}",
+		  "$.intercept_ports[1]: must be an integer between 1 and 65535" },
+		{ "{\"intercept\": \"all_tls\", \"intercept_ports\": [65536]}",
+		  "$.intercept_ports[0]: must be an integer between 1 and 65535" },
+		{ "{\"intercept\": \"all_tls\", \"intercept_ports\": [443]}",
+		  "$.intercept_ports[0]: 443 is always intercepted under all_tls" },
+		{ "{\"intercept\": \"all_tls\", \"intercept_ports\": [8443, 8443]}",
+		  "$.intercept_ports[1]: port 8443 is listed twice" },
+		{ "{\"existing_connections\": \"kill\"}",
+		  "$.existing_connections: must be one of \"keep\", \"reset\"" },
 		{ "{\"limits\": {\"max_tokens\": 5, \"max_tokens_action\": \"truncate\"}}",
 		  "$.limits.max_tokens_action: must be one of \"reject\", \"clamp\"" },
 		{ "{\"quota\": {\"token_budget\": 5, \"window\": \"week\"}}",
@@ -536,10 +572,18 @@ static void test_enums(void **state)
 		{ "{\"inspect\": \"terminate\"}", offsetof(struct pol_policy, inspect),
 		  POL_INSPECT_TERMINATE },
 		{ "{\"inspect\": \"observe\"}", offsetof(struct pol_policy, inspect), POL_INSPECT_OBSERVE },
-		{ "{\"non_provider_tls\": \"splice\"}", offsetof(struct pol_policy, non_provider_tls),
-		  POL_NPT_SPLICE },
-		{ "{\"non_provider_tls\": \"refuse\"}", offsetof(struct pol_policy, non_provider_tls),
-		  POL_NPT_REFUSE },
+		{ "{\"intercept\": \"all_tls\", \"non_provider_tls\": \"splice\"}",
+		  offsetof(struct pol_policy, non_provider_tls), POL_NPT_SPLICE },
+		{ "{\"intercept\": \"all_tls\", \"non_provider_tls\": \"refuse\"}",
+		  offsetof(struct pol_policy, non_provider_tls), POL_NPT_REFUSE },
+		{ "{\"intercept\": \"catalog\"}", offsetof(struct pol_policy, intercept),
+		  POL_INTERCEPT_CATALOG },
+		{ "{\"intercept\": \"all_tls\"}", offsetof(struct pol_policy, intercept),
+		  POL_INTERCEPT_ALL_TLS },
+		{ "{\"existing_connections\": \"keep\"}",
+		  offsetof(struct pol_policy, existing_connections), POL_EXISTING_KEEP },
+		{ "{\"existing_connections\": \"reset\"}",
+		  offsetof(struct pol_policy, existing_connections), POL_EXISTING_RESET },
 		{ "{\"limits\": {\"max_tokens\": 1, \"max_tokens_action\": \"reject\"}}",
 		  offsetof(struct pol_policy, limits.max_tokens_action), POL_MAX_TOKENS_REJECT },
 		{ "{\"limits\": {\"max_tokens\": 1, \"max_tokens_action\": \"clamp\"}}",
@@ -581,6 +625,7 @@ static void test_enums(void **state)
 	assert_string_equal(pol_window_name(POL_WINDOW_MONTH), "month");
 	assert_string_equal(pol_window_name(POL_WINDOW_NONE), "none");
 	assert_string_equal(pol_inspect_name(POL_INSPECT_OBSERVE), "observe");
+	assert_string_equal(pol_intercept_name(POL_INTERCEPT_ALL_TLS), "all_tls");
 	assert_string_equal(pol_fail_mode_name(POL_FAIL_CLOSED), "closed");
 	assert_string_equal(pol_dlp_action_name(POL_DLP_REDACT), "redact");
 }

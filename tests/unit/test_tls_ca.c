@@ -144,9 +144,28 @@ static void test_ca_certificate_shape(void **state)
 	NAME_CONSTRAINTS *nc = X509_get_ext_d2i(x, NID_name_constraints, &crit, NULL);
 	assert_non_null(nc);
 	assert_int_equal(crit, 1);
-	assert_int_equal(sk_GENERAL_SUBTREE_num(nc->permittedSubtrees), N_PROVIDERS);
+	/* The provider domains, then e-mail and URI under ".invalid" only. */
+	assert_int_equal(sk_GENERAL_SUBTREE_num(nc->permittedSubtrees), N_PROVIDERS + 2);
+	for (int i = 0; i < (int)N_PROVIDERS; i++)
+		assert_int_equal(sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, i)->base->type,
+				 GEN_DNS);
+	for (int i = 0; i < 2; i++) {
+		const GENERAL_NAME *gn =
+			sk_GENERAL_SUBTREE_value(nc->permittedSubtrees, (int)N_PROVIDERS + i)->base;
+
+		assert_int_equal(gn->type, i ? GEN_URI : GEN_EMAIL);
+		assert_memory_equal(ASN1_STRING_get0_data(gn->d.ia5), ".invalid", 8);
+	}
 	assert_int_equal(sk_GENERAL_SUBTREE_num(nc->excludedSubtrees), 2); /* all v4, all v6 */
 	NAME_CONSTRAINTS_free(nc);
+	/* serverAuth is the CA's only extended key usage. */
+	EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(x, NID_ext_key_usage, NULL, NULL);
+
+	assert_non_null(eku);
+	assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
+	assert_int_equal(OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)), NID_server_auth);
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	assert_null(tca_weakness(fx->ca));
 	/* ECDSA P-256, self-signed with SHA-256. */
 	assert_int_equal(EVP_PKEY_get_base_id(pub), EVP_PKEY_EC);
 	assert_int_equal(EVP_PKEY_get_bits(pub), 256);
@@ -378,13 +397,17 @@ static void test_stolen_key_cannot_sign_elsewhere(void **state)
 	struct fx *fx = *state;
 	FILE *f = fopen(fx->key, "r");
 	EVP_PKEY *cakey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	const char *sans[] = { "DNS:example.com", "IP:1.2.3.4", "IP:::1" };
+	const char *sans[] = { "DNS:example.com", "IP:1.2.3.4", "IP:::1",
+			       "email:alice@example.com", "email:x@api.openai.com",
+			       "URI:https://example.com/", "URI:https://api.openai.com/" };
 	const int want[] = { X509_V_ERR_PERMITTED_VIOLATION, X509_V_ERR_EXCLUDED_VIOLATION,
-			     X509_V_ERR_EXCLUDED_VIOLATION };
+			     X509_V_ERR_EXCLUDED_VIOLATION, X509_V_ERR_PERMITTED_VIOLATION,
+			     X509_V_ERR_PERMITTED_VIOLATION, X509_V_ERR_PERMITTED_VIOLATION,
+			     X509_V_ERR_PERMITTED_VIOLATION };
 
 	fclose(f);
 	assert_non_null(cakey);
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < sizeof(sans) / sizeof(sans[0]); i++) {
 		X509 *x = X509_new();
 		X509V3_CTX v3;
 		X509_EXTENSION *ext;

@@ -399,8 +399,17 @@ static void test_sni_rules(void **state)
 	assert_int_equal(parse_exts(&e, &h), TCH_OK);
 	assert_string_equal(h.sni, "sub.api.openai.com");
 
+	/* A trailing dot is the same name; two are not a name. */
 	e.n = 0;
 	sni_ext(&e, "api.openai.com.");
+	assert_int_equal(parse_exts(&e, &h), TCH_OK);
+	assert_string_equal(h.sni, "api.openai.com");
+	assert_int_equal(h.sni_len, 14);
+	e.n = 0;
+	sni_ext(&e, "api.openai.com..");
+	expect_error(&e, "not a valid DNS name");
+	e.n = 0;
+	sni_ext(&e, ".");
 	expect_error(&e, "not a valid DNS name");
 	e.n = 0;
 	sni_ext(&e, "bad host");

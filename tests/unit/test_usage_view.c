@@ -149,7 +149,7 @@ static void test_status_summary_running(void **state)
 				 "listener     127.0.0.1:15443 and [::1]:15443\n"
 				 "cgroup root  /\n"
 				 "pin dir      /sys/fs/bpf/aigw\n"
-				 "programs     connect4 connect6 (2 of 5 attached)\n"
+				 "programs     connect4 connect6 (2 of 11 attached)\n"
 				 "policies     default, strict\n"
 				 "\n"
 				 "PINNED CGROUP               POLICY   STATE\n"

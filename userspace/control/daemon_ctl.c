@@ -14,13 +14,18 @@
 
 int daemon_apply_pins(struct daemon *d)
 {
-	int rc = papply_sync(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_POLICY], d->cg_mount,
-			     d->policies, &d->live_pins);
+	time_t now = time(NULL);
+	int rc = papply_sync_pending(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_PENDING],
+				     d->bpf.map_fd[BPFL_MAP_TLS_PORTS], d->policies, &d->live_pins,
+				     now);
 
-	if (rc)
-		return rc;
-	return papply_sync_quotas(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_QUOTA], d->policies,
-				  time(NULL));
+	if (!rc)
+		rc = papply_sync(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_POLICY], d->cg_mount,
+				 d->policies, &d->live_pins);
+	if (!rc)
+		rc = papply_sync_quotas(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_QUOTA],
+					d->cg_mount, d->policies, &d->live_pins, now);
+	return rc;
 }
 
 static void add_pin(cJSON *pins, struct daemon *d, const char *cgroup, const char *policy)

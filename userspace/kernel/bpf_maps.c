@@ -109,50 +109,55 @@ out:
 	return rc;
 }
 
-int bmap_u64_replace(int fd, const uint64_t *keys, const void *vals, size_t val_size, size_t n)
+/* Keys deleted per pass: deleting while iterating a hash restarts the walk,
+ * so stale keys are gathered first, a bounded batch at a time. */
+#define BMAP_STALE_BATCH 256
+
+int bmap_replace(int fd, const void *keys, size_t key_size, const void *vals, size_t val_size,
+		 size_t n, bmap_keep_fn keep, void *arg)
 {
-	uint64_t key, next, *prev;
-	uint64_t stale[256];
+	char *stale = malloc(BMAP_STALE_BATCH * key_size), *cur = malloc(2 * key_size);
+	char *next = cur ? cur + key_size : NULL;
 	size_t nstale;
+	int rc = 0;
 
+	if (!stale || !cur) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++)
-		if (bpf_map_update_elem(fd, &keys[i], (const char *)vals + i * val_size, BPF_ANY))
-			return -errno;
+		if (bpf_map_update_elem(fd, (const char *)keys + i * key_size,
+					(const char *)vals + i * val_size, BPF_ANY)) {
+			rc = -errno;
+			goto out;
+		}
 	do {
-		nstale = 0;
-		prev = NULL;
-		while (nstale < 256 && bpf_map_get_next_key(fd, prev, &next) == 0) {
-			bool keep = false;
+		const void *prev = NULL;
 
-			for (size_t i = 0; i < n && !keep; i++)
-				keep = keys[i] == next;
-			if (!keep)
-				stale[nstale++] = next;
-			key = next;
-			prev = &key;
+		nstale = 0;
+		while (nstale < BMAP_STALE_BATCH && bpf_map_get_next_key(fd, prev, next) == 0) {
+			bool listed = false;
+
+			for (size_t i = 0; i < n && !listed; i++)
+				listed = !memcmp((const char *)keys + i * key_size, next, key_size);
+			if (!listed && !(keep && keep(next, arg)))
+				memcpy(stale + nstale++ * key_size, next, key_size);
+			memcpy(cur, next, key_size);
+			prev = cur;
 		}
 		for (size_t i = 0; i < nstale; i++)
-			bpf_map_delete_elem(fd, &stale[i]);
-	} while (nstale == 256);
-	return 0;
+			bpf_map_delete_elem(fd, stale + i * key_size);
+	} while (nstale == BMAP_STALE_BATCH);
+out:
+	free(stale);
+	free(cur);
+	return rc;
 }
 
-int bmap_policies_replace(int fd, const struct bmap_policy *p, size_t n)
+int bmap_u64_replace(int fd, const uint64_t *keys, const void *vals, size_t val_size, size_t n,
+		     bmap_keep_fn keep, void *arg)
 {
-	uint64_t *keys = calloc(n ? n : 1, sizeof(*keys));
-	struct aigw_cgroup_policy *vals = calloc(n ? n : 1, sizeof(*vals));
-	int rc = -ENOMEM;
-
-	if (keys && vals) {
-		for (size_t i = 0; i < n; i++) {
-			keys[i] = p[i].cgroup_id;
-			vals[i] = p[i].val;
-		}
-		rc = bmap_u64_replace(fd, keys, vals, sizeof(*vals), n);
-	}
-	free(keys);
-	free(vals);
-	return rc;
+	return bmap_replace(fd, keys, sizeof(*keys), vals, val_size, n, keep, arg);
 }
 
 int bmap_gateway_set(int fd, const struct aigw_gateway *gw)
@@ -162,19 +167,16 @@ int bmap_gateway_set(int fd, const struct aigw_gateway *gw)
 	return bpf_map_update_elem(fd, &zero, gw, BPF_ANY) ? -errno : 0;
 }
 
+int bmap_tls_ports_set(int fd, const struct aigw_tls_ports *ports)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(fd, &zero, ports, BPF_ANY) ? -errno : 0;
+}
+
 int bmap_gateway_get(int fd, struct aigw_gateway *gw)
 {
 	uint32_t zero = 0;
 
 	return bpf_map_lookup_elem(fd, &zero, gw) ? -errno : 0;
-}
-
-int bmap_origin_take(int fd, const struct sockaddr *peer, struct aigw_origin *out)
-{
-	struct aigw_client_key key = {};
-	int rc = bmap_addr_from_sockaddr(peer, key.addr, &key.port);
-
-	if (rc)
-		return rc;
-	return bpf_map_lookup_and_delete_elem(fd, &key, out) ? -errno : 0;
 }

@@ -33,18 +33,24 @@ void bmap_addr_format(const uint8_t addr[16], uint16_t port, char *buf, size_t l
  * keep_resolved, entries learnt from DNS), so an entry present before and
  * after never disappears for a moment. */
 int bmap_targets_sync(int fd, const struct bmap_target *t, size_t n, bool keep_resolved);
-/* Make the map hold exactly these entries, in the same order of operations. */
-int bmap_policies_replace(int fd, const struct bmap_policy *p, size_t n);
+/* A key the map holds but the caller did not list: keep it anyway? (The
+ * kernel may have added it since the caller looked: see papply_sync.) */
+typedef bool (*bmap_keep_fn)(const void *key, void *arg);
 
-/* The same for any map keyed by a u64 (cgroup id): vals is n values of
- * val_size bytes, keys[i] its key. */
-int bmap_u64_replace(int fd, const uint64_t *keys, const void *vals, size_t val_size, size_t n);
+/* Make the map hold these n entries (keys and vals: n of key_size and
+ * val_size bytes): add or overwrite them all, then delete the others unless
+ * keep says otherwise, so an entry present before and after never disappears
+ * for a moment. keep may be NULL. */
+int bmap_replace(int fd, const void *keys, size_t key_size, const void *vals, size_t val_size,
+		 size_t n, bmap_keep_fn keep, void *arg);
+
+/* The same for maps keyed by a u64 (cgroup id). */
+int bmap_u64_replace(int fd, const uint64_t *keys, const void *vals, size_t val_size, size_t n,
+		     bmap_keep_fn keep, void *arg);
 
 int bmap_gateway_set(int fd, const struct aigw_gateway *gw);
+int bmap_tls_ports_set(int fd, const struct aigw_tls_ports *ports);
 int bmap_gateway_get(int fd, struct aigw_gateway *gw);
-
-/* Take (lookup and delete) the origin of an accepted connection by its peer. */
-int bmap_origin_take(int fd, const struct sockaddr *peer, struct aigw_origin *out);
 
 
 #endif

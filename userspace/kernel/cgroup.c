@@ -98,6 +98,31 @@ int cg_rel_path_of_id(int mount_fd, const char *mount, uint64_t id, char *out, s
 	return 0;
 }
 
+int cg_self_id(const char *mount, uint64_t *id)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[CG_PATH_MAX + 16], abs[CG_PATH_MAX];
+	int rc = -ENOENT;
+
+	if (!f)
+		return -errno;
+	/* cgroup2 is the "0::/path" line (hybrid hosts list v1 ones too). */
+	while (fgets(line, sizeof(line), f)) {
+		size_t n = strlen(line);
+
+		if (strncmp(line, "0::", 3))
+			continue;
+		if (n && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		rc = cg_abs_path(mount, line + 3, abs, sizeof(abs));
+		if (!rc)
+			rc = cg_id_of(abs, id);
+		break;
+	}
+	fclose(f);
+	return rc;
+}
+
 int cg_mkdir(const char *abs_path)
 {
 	if (mkdir(abs_path, 0755) < 0 && errno != EEXIST)

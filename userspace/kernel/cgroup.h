@@ -25,6 +25,9 @@ int cg_id_of(const char *abs_path, uint64_t *id);
  * root). Needs the mount's directory fd; -ESTALE when it is gone. */
 int cg_rel_path_of_id(int mount_fd, const char *mount, uint64_t id, char *out, size_t len);
 
+/* The cgroup2 id of the calling process's own cgroup (/proc/self/cgroup). */
+int cg_self_id(const char *mount, uint64_t *id);
+
 /* Create (if needed) and move a whole process into a cgroup. */
 int cg_mkdir(const char *abs_path);
 int cg_move_pid(const char *abs_path, pid_t pid);

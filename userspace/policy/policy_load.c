@@ -2,6 +2,8 @@
 #include "policy_load.h"
 #include "papi.h"
 
+#include "aigw_maps.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -93,6 +95,8 @@ static const char *const pol_detector_names[] = {
 static const char *const pol_fail_mode_names[] = { "open", "closed", NULL };
 static const char *const pol_inspect_names[] = { "terminate", "observe", NULL };
 static const char *const pol_npt_names[] = { "splice", "refuse", NULL };
+static const char *const pol_intercept_names[] = { "catalog", "all_tls", NULL };
+static const char *const pol_existing_names[] = { "keep", "reset", NULL };
 static const char *const pol_mt_action_names[] = { "reject", "clamp", NULL };
 /* Index + 1 is the enum pol_window value (0 is "none"). */
 static const char *const pol_window_names[] = { "hour", "day", "month", NULL };
@@ -113,6 +117,11 @@ const char *pol_inspect_name(enum pol_inspect m)
 	return (unsigned)m <= POL_INSPECT_OBSERVE ? pol_inspect_names[m] : "?";
 }
 
+const char *pol_intercept_name(enum pol_intercept m)
+{
+	return (unsigned)m <= POL_INTERCEPT_ALL_TLS ? pol_intercept_names[m] : "?";
+}
+
 const char *pol_window_name(enum pol_window w)
 {
 	if (w == POL_WINDOW_NONE)
@@ -127,8 +136,9 @@ const char *pol_dlp_action_name(enum pol_dlp_action a)
 
 /* Keys of each object, in the order the README documents them. */
 static const char *const pol_keys[] = {
-	"cgroups", "fail_mode", "inspect", "non_provider_tls", "models", "limits",
-	"quota", "dlp", "routes", "auth", "audit", NULL,
+	"cgroups", "fail_mode", "inspect", "non_provider_tls", "intercept", "intercept_ports",
+	"existing_connections", "models", "limits", "quota", "dlp", "routes", "auth", "audit",
+	NULL,
 };
 static const char *const pol_models_keys[] = { "allow", "deny", NULL };
 static const char *const pol_limits_keys[] = { "max_body_bytes", "max_tokens",
@@ -777,9 +787,53 @@ static int pl_unenforced(struct pl *l, const cJSON *root)
 	return 0;
 }
 
+/* intercept, intercept_ports, and non_provider_tls, which only all_tls makes
+ * reachable: to a provider address, TLS without that provider's name is
+ * always refused under terminate, so the key would have nothing to decide. */
+static int pl_intercept(struct pl *l, struct pol_policy *p, const cJSON *root, bool npt_given)
+{
+	int rc, ic = POL_INTERCEPT_CATALOG, n, i = 0;
+	const cJSON *arr, *it;
+
+	if ((rc = jc_enum(&l->jc, root, "intercept", 0, pol_intercept_names, &ic)) < 0)
+		return rc;
+	p->intercept = (enum pol_intercept)ic;
+	if (npt_given && ic != POL_INTERCEPT_ALL_TLS) {
+		jc_push_key(&l->jc, "non_provider_tls");
+		return jc_error(&l->jc, "acts only with \"intercept\": \"all_tls\" (to a provider "
+					"address, TLS without that provider's name is always refused "
+					"under terminate)");
+	}
+	if ((rc = jc_array(&l->jc, root, "intercept_ports", 0, &arr, &n)) <= 0)
+		return rc;
+	size_t mk = jc_push_key(&l->jc, "intercept_ports");
+	if (ic != POL_INTERCEPT_ALL_TLS)
+		return jc_error(&l->jc, "acts only with \"intercept\": \"all_tls\"");
+	if (n > POL_MAX_INTERCEPT_PORTS)
+		return jc_error(&l->jc, "must have at most %d ports", POL_MAX_INTERCEPT_PORTS);
+	cJSON_ArrayForEach(it, arr) {
+		size_t mi = jc_push_index(&l->jc, i);
+		long long port;
+
+		if ((rc = jc_as_int(&l->jc, it, 1, 65535, &port)) < 0)
+			return rc;
+		if (port == AIGW_TLS_PORT)
+			return jc_error(&l->jc, "443 is always intercepted under all_tls");
+		for (int k = 0; k < i; k++)
+			if (p->intercept_ports[k] == port)
+				return jc_error(&l->jc, "port %lld is listed twice", port);
+		p->intercept_ports[i++] = (uint16_t)port;
+		jc_pop(&l->jc, mi);
+	}
+	p->n_intercept_ports = i;
+	jc_pop(&l->jc, mk);
+	return 0;
+}
+
 static int pl_policy(struct pl *l, struct pol_policy *p, const cJSON *root)
 {
-	int rc, fm = POL_FAIL_OPEN, in = POL_INSPECT_TERMINATE, npt = POL_NPT_SPLICE;
+	int rc, fm = POL_FAIL_OPEN, in = POL_INSPECT_TERMINATE, npt = POL_NPT_SPLICE, npt_given;
+	int ex = POL_EXISTING_KEEP;
 
 	if ((rc = jc_as_object(&l->jc, root, pol_keys)) < 0)
 		return rc;
@@ -788,11 +842,14 @@ static int pl_policy(struct pl *l, struct pol_policy *p, const cJSON *root)
 		return rc;
 	if ((rc = jc_enum(&l->jc, root, "fail_mode", 0, pol_fail_mode_names, &fm)) < 0 ||
 	    (rc = jc_enum(&l->jc, root, "inspect", 0, pol_inspect_names, &in)) < 0 ||
-	    (rc = jc_enum(&l->jc, root, "non_provider_tls", 0, pol_npt_names, &npt)) < 0)
+	    (npt_given = rc = jc_enum(&l->jc, root, "non_provider_tls", 0, pol_npt_names, &npt)) < 0 ||
+	    (rc = pl_intercept(l, p, root, npt_given > 0)) < 0 ||
+	    (rc = jc_enum(&l->jc, root, "existing_connections", 0, pol_existing_names, &ex)) < 0)
 		return rc;
 	p->fail_mode = (enum pol_fail_mode)fm;
 	p->inspect = (enum pol_inspect)in;
 	p->non_provider_tls = (enum pol_non_provider_tls)npt;
+	p->existing_connections = (enum pol_existing)ex;
 	if ((rc = pl_models(l, p, root)) < 0 || (rc = pl_limits(l, p, root)) < 0 ||
 	    (rc = pl_quota(l, p, root)) < 0 || (rc = pl_dlp(l, p, root)) < 0 ||
 	    (rc = pl_routes(l, p, root)) < 0 || (rc = pl_auth(l, p, root)) < 0 ||

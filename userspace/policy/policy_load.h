@@ -34,11 +34,21 @@
 #define POL_DEFAULT_RETRIES 1
 #define POL_MAX_WEIGHT 1000
 #define POL_MAX_RATE 1000000      /* requests/min, connects/s, burst */
+#define POL_MAX_INTERCEPT_PORTS 8 /* intercept_ports beside 443 (AIGW_MAX_TLS_PORTS) */
 
 enum pol_fail_mode { POL_FAIL_OPEN, POL_FAIL_CLOSED };
 enum pol_inspect { POL_INSPECT_TERMINATE, POL_INSPECT_OBSERVE };
-/* A ClientHello without SNI, or with a non-provider SNI, under "terminate". */
+/* Under intercept all_tls: TLS to an address in no catalog whose SNI names no
+ * provider (to a provider address it is always refused under terminate). */
 enum pol_non_provider_tls { POL_NPT_SPLICE, POL_NPT_REFUSE };
+/* Which TCP connects of the cgroup go to the gateway: those to a catalog
+ * address:port, or also every one to 443 and intercept_ports (decided there
+ * by SNI). */
+enum pol_intercept { POL_INTERCEPT_CATALOG, POL_INTERCEPT_ALL_TLS };
+/* Provider connections of the policy's cgroups that bypass the gateway
+ * (opened before it ran): left alone, or reset when the daemon starts or
+ * reloads, so their owners reconnect through it. */
+enum pol_existing { POL_EXISTING_KEEP, POL_EXISTING_RESET };
 enum pol_max_tokens_action { POL_MAX_TOKENS_REJECT, POL_MAX_TOKENS_CLAMP };
 enum pol_window { POL_WINDOW_NONE, POL_WINDOW_HOUR, POL_WINDOW_DAY, POL_WINDOW_MONTH };
 enum pol_dlp_action { POL_DLP_BLOCK, POL_DLP_REDACT, POL_DLP_LOG };
@@ -146,7 +156,11 @@ struct pol_policy {
 	int n_cgroups;
 	enum pol_fail_mode fail_mode;           /* default open */
 	enum pol_inspect inspect;               /* default terminate */
-	enum pol_non_provider_tls non_provider_tls; /* default splice */
+	enum pol_non_provider_tls non_provider_tls; /* default splice; only with all_tls */
+	enum pol_intercept intercept;           /* default catalog */
+	uint16_t intercept_ports[POL_MAX_INTERCEPT_PORTS]; /* all_tls only; 0 = unused */
+	int n_intercept_ports;
+	enum pol_existing existing_connections; /* default keep */
 	struct pol_models models;
 	struct pol_limits limits;
 	struct pol_quota quota;
@@ -197,6 +211,7 @@ int pol_glob_check(const char *glob, const char **why);
 const char *pol_detector_name(enum pol_detector d);
 const char *pol_fail_mode_name(enum pol_fail_mode m);
 const char *pol_inspect_name(enum pol_inspect m);
+const char *pol_intercept_name(enum pol_intercept m);
 const char *pol_window_name(enum pol_window w);
 const char *pol_dlp_action_name(enum pol_dlp_action a);
 

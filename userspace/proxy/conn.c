@@ -16,6 +16,7 @@
 #include "counter.h"
 #include "json_escape.h"
 #include "config.h"
+#include "conn_decide.h"
 #include "overload.h"
 #include "log.h"
 #include "policy_load.h"
@@ -75,6 +76,7 @@ void conn_close(struct conn *c, const char *why)
 	}
 	c->mode = CONN_CLOSED;
 	ev_timer_stop(w->loop, &c->timer);
+	ofetch_release(&w->sh->origin, c->origin_cookie);
 	splice_close(c);
 	ses_free(c);
 	ovl_conn_close(w->sh->overload);
@@ -123,29 +125,45 @@ static void start_splice(struct conn *c, const char *why)
 	}
 }
 
-/* The ClientHello is in (or known not to be TLS): choose the way on. */
+/* The ClientHello is in (or known not to be TLS): choose the way on
+ * (conn_decide.h has the rules). */
 static void conn_decide(struct conn *c, bool is_tls)
 {
 	const struct pol_policy *p = c->policy;
-	const struct wk_shared *sh = c->w->sh;
+	struct cdec_in in = {
+		.has_policy = p != NULL,
+		.observe = p && p->inspect == POL_INSPECT_OBSERVE,
+		.all_tls = c->origin.flags & AIGW_ORIGIN_ALL_TLS,
+		.npt_refuse = p && p->non_provider_tls == POL_NPT_REFUSE,
+		.is_tls = is_tls,
+		.has_sni = is_tls && c->sni[0],
+	};
+	const char *why;
+	enum cdec_way way;
 
-	if (!p || p->inspect == POL_INSPECT_OBSERVE)
-		return start_splice(c, "observe");
-	c->provider_id = is_tls && c->sni[0] ? provider_of_sni(sh->cfg, c->sni) : -1;
-	if (c->provider_id >= 0 && ses_can_terminate(c->w, c->sni)) {
-		int rc = ses_start(c);
-
-		if (rc)
+	if (in.has_policy && !in.observe && in.has_sni)
+		c->provider_id = provider_of_sni(c->w->sh->cfg, c->sni);
+	in.sni_provider = c->provider_id;
+	in.can_terminate = c->provider_id >= 0 && ses_can_terminate(c->w, c->sni);
+	way = cdec_decide(&in, &why);
+	if (way == CDEC_TERMINATE) {
+		if (ses_start(c))
 			conn_reset(c, "cannot start TLS termination");
 		return;
 	}
-	log_info("non-provider %s cgroup=/%s pid=%u comm=%s dst=%s sni=%s: %s",
-		 is_tls ? "TLS" : "traffic", c->cgroup, c->origin.pid, c->origin.comm, c->dst,
-		 c->sni[0] ? c->sni : "-",
-		 p->non_provider_tls == POL_NPT_REFUSE ? "refused" : "spliced");
-	if (p->non_provider_tls == POL_NPT_REFUSE)
-		return conn_reset(c, "non-provider TLS refused by policy");
-	start_splice(c, "non-provider");
+	if (in.observe || !in.has_policy)
+		return start_splice(c, why);
+	/* Under all_tls every other site of the cgroup is spliced: that is a
+	 * debug line (the close line and the audit record still have it); a
+	 * refusal is news. */
+	log_msg(way == CDEC_REFUSE ? LOG_INFO : LOG_DEBUG,
+		"%s cgroup=/%s pid=%u comm=%s dst=%s sni=%s: %s: %s",
+		c->provider_id >= 0 ? "provider TLS" : is_tls ? "non-provider TLS" : "non-provider traffic",
+		c->cgroup, c->origin.pid, c->origin.comm, c->dst, c->sni[0] ? c->sni : "-",
+		way == CDEC_REFUSE ? "refused" : "spliced", why);
+	if (way == CDEC_REFUSE)
+		return conn_reset(c, why);
+	start_splice(c, why);
 }
 
 /* No ClientHello in time: an observed connection is spliced anyway (it is
@@ -223,7 +241,7 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 		close(fd);
 		return;
 	}
-	if (bmap_origin_take(sh->origin_map_fd, peer, &c->origin)) {
+	if (ofetch_take(&sh->origin, fd, peer, &c->origin, &c->origin_cookie)) {
 		char p[64];
 		uint8_t a[16];
 		uint16_t port = 0;

@@ -43,6 +43,7 @@ struct conn {
 	uint64_t start_ms;
 	uint64_t last_ms;          /* last progress, for idle timeouts */
 	struct aigw_origin origin;
+	uint64_t origin_cookie;    /* its row in conn_origin, dropped at close */
 	struct snap *snap;         /* policy snapshot taken at accept */
 	const struct pol_policy *policy;
 	int provider_id;           /* provider of the SNI, -1 if none */

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "ev.h"
+#include "origin_fetch.h"
 #include "upstream.h"
 #include "pipeline.h"
 #include "request_log.h"
@@ -42,7 +43,7 @@ struct wk_shared {
 	struct ovl *overload;       /* body and connection budgets, atomics */
 	struct evt_hub *events;     /* evt_publish_request(events, worker id, record) */
 	uint16_t listen_port;
-	int origin_map_fd;      /* origin_by_addr */
+	struct ofetch origin;   /* reads an accepted connection's origin */
 	int cg_mount_fd;        /* cgroup2 mount, for id -> path */
 	const char *cg_mount;
 	uint32_t connect_timeout_ms;

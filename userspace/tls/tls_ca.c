@@ -46,6 +46,7 @@ struct tca {
 	size_t n_permitted;
 	char **excluded;
 	size_t n_excluded;
+	const char *weakness;        /* tca_weakness() */
 	uint8_t ticket_keys[TICKET_KEYS_LEN];
 	char cert_path[PATH_MAX];
 	char key_path[PATH_MAX];
@@ -284,10 +285,13 @@ static int set_random_serial(X509 *x)
 	return ok ? 0 : -ENOMEM;
 }
 
+/* The one domain no real e-mail address or URI can be under (RFC 6761). */
+#define NOWHERE_DOMAIN ".invalid"
+
 static GENERAL_SUBTREE *subtree(int type, const void *data, int len)
 {
 	GENERAL_SUBTREE *st = GENERAL_SUBTREE_new();
-	ASN1_STRING *s = type == GEN_DNS ? ASN1_IA5STRING_new() : ASN1_OCTET_STRING_new();
+	ASN1_STRING *s = type == GEN_IPADD ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
 
 	if (!st || !s || !ASN1_STRING_set(s, data, len)) {
 		GENERAL_SUBTREE_free(st);
@@ -298,36 +302,39 @@ static GENERAL_SUBTREE *subtree(int type, const void *data, int len)
 	return st;
 }
 
-/* Permitted: each provider domain (and so its subdomains). Excluded: every
- * IPv4 and IPv6 address (address + mask, all zero), since a DNS-only
- * constraint would leave iPAddress names unconstrained (RFC 5280 4.2.1.10). */
+static bool push_subtree(STACK_OF(GENERAL_SUBTREE) *sk, int type, const void *data, int len)
+{
+	GENERAL_SUBTREE *st = subtree(type, data, len);
+
+	if (st && sk_GENERAL_SUBTREE_push(sk, st))
+		return true;
+	GENERAL_SUBTREE_free(st);
+	return false;
+}
+
+/* Every name type verifiers check is constrained (RFC 5280 4.2.1.10: a type
+ * with no subtree is unconstrained). Permitted: each provider domain (and so
+ * its subdomains) as dNSName; e-mail addresses and URIs only under
+ * ".invalid", which none can be. Excluded: every IPv4 and IPv6 address
+ * (address + mask, all zero). */
 static int add_name_constraints(X509 *x, char *const *names, size_t n)
 {
 	static const uint8_t any4[8], any6[32];
+	const int nowhere = (int)strlen(NOWHERE_DOMAIN);
 	NAME_CONSTRAINTS *nc = NAME_CONSTRAINTS_new();
-	GENERAL_SUBTREE *st;
 	int rc = -ENOMEM;
 
 	if (!nc || !(nc->permittedSubtrees = sk_GENERAL_SUBTREE_new_null()) ||
 	    !(nc->excludedSubtrees = sk_GENERAL_SUBTREE_new_null()))
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		st = subtree(GEN_DNS, names[i], (int)strlen(names[i]));
-		if (!st || !sk_GENERAL_SUBTREE_push(nc->permittedSubtrees, st)) {
-			GENERAL_SUBTREE_free(st);
+	for (size_t i = 0; i < n; i++)
+		if (!push_subtree(nc->permittedSubtrees, GEN_DNS, names[i], (int)strlen(names[i])))
 			goto out;
-		}
-	}
-	st = subtree(GEN_IPADD, any4, sizeof(any4));
-	if (!st || !sk_GENERAL_SUBTREE_push(nc->excludedSubtrees, st)) {
-		GENERAL_SUBTREE_free(st);
+	if (!push_subtree(nc->permittedSubtrees, GEN_EMAIL, NOWHERE_DOMAIN, nowhere) ||
+	    !push_subtree(nc->permittedSubtrees, GEN_URI, NOWHERE_DOMAIN, nowhere) ||
+	    !push_subtree(nc->excludedSubtrees, GEN_IPADD, any4, sizeof(any4)) ||
+	    !push_subtree(nc->excludedSubtrees, GEN_IPADD, any6, sizeof(any6)))
 		goto out;
-	}
-	st = subtree(GEN_IPADD, any6, sizeof(any6));
-	if (!st || !sk_GENERAL_SUBTREE_push(nc->excludedSubtrees, st)) {
-		GENERAL_SUBTREE_free(st);
-		goto out;
-	}
 	rc = X509_add1_ext_i2d(x, NID_name_constraints, nc, 1, X509V3_ADD_DEFAULT) == 1 ? 0 : -ENOMEM;
 out:
 	NAME_CONSTRAINTS_free(nc);
@@ -390,6 +397,7 @@ static int ca_create(const char *dir, char *const *names, size_t n, char *err, s
 	    !X509_set_issuer_name(x, X509_get_subject_name(x)) ||
 	    add_conf_ext(x, NID_basic_constraints, "critical,CA:TRUE,pathlen:0") ||
 	    add_conf_ext(x, NID_key_usage, "critical,keyCertSign,cRLSign") ||
+	    add_conf_ext(x, NID_ext_key_usage, "serverAuth") ||
 	    add_conf_ext(x, NID_subject_key_identifier, "hash") ||
 	    add_name_constraints(x, names, n) || !X509_sign(x, key, EVP_sha256())) {
 		rc = errf(err, errlen, rc, "cannot build the CA certificate: %s",
@@ -425,6 +433,26 @@ out:
 }
 
 /* --- loading ------------------------------------------------------------------ */
+
+/* Does sk hold a subtree of this type (permitted: a constraint on it)? */
+static bool has_subtree_type(STACK_OF(GENERAL_SUBTREE) *sk, int type)
+{
+	for (int i = 0; i < sk_GENERAL_SUBTREE_num(sk); i++)
+		if (sk_GENERAL_SUBTREE_value(sk, i)->base->type == type)
+			return true;
+	return false;
+}
+
+/* The CA's extendedKeyUsage is serverAuth alone. */
+static bool eku_server_only(X509 *cert)
+{
+	EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
+	bool ok = eku && sk_ASN1_OBJECT_num(eku) == 1 &&
+		  OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, 0)) == NID_server_auth;
+
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	return ok;
+}
 
 static int dns_subtrees(STACK_OF(GENERAL_SUBTREE) *sk, char ***out, size_t *n)
 {
@@ -467,6 +495,10 @@ static int read_constraints(struct tca *ca, char *err, size_t errlen)
 	rc = dns_subtrees(nc->permittedSubtrees, &ca->permitted, &ca->n_permitted);
 	if (!rc)
 		rc = dns_subtrees(nc->excludedSubtrees, &ca->excluded, &ca->n_excluded);
+	if (!has_subtree_type(nc->permittedSubtrees, GEN_EMAIL) ||
+	    !has_subtree_type(nc->permittedSubtrees, GEN_URI) || !eku_server_only(ca->cert))
+		ca->weakness = "it was made by an older aigw: its key could still sign e-mail, URI, "
+			       "client or code-signing certificates that verify against it";
 	NAME_CONSTRAINTS_free(nc);
 	if (rc)
 		return errf(err, errlen, rc, "cannot read the name constraints of %s",
@@ -691,6 +723,11 @@ out:
 	free_strv(names, n);
 	tca_free(ca);
 	return rc;
+}
+
+const char *tca_weakness(const struct tca *ca)
+{
+	return ca->weakness;
 }
 
 void tca_free(struct tca *ca)

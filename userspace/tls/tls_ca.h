@@ -1,14 +1,27 @@
 /* The local CA: created once under state_dir, then used to mint a leaf
  * certificate per provider SNI for the gateway's TLS termination.
  *
- * The CA (ECDSA P-256) carries a critical nameConstraints extension whose
- * permitted dNSName subtrees are the provider domains it was created for, and
- * which excludes every IP address, so a stolen ca.key cannot sign for any
- * other site. ca.key is mode 0600, owned by the daemon's user (root), and is
- * refused if group or others may read it. A CA on disk is never replaced
- * silently: when the provider catalog grew past its constraints, the caller
- * learns it from the err text and tca_permits(), and traffic to the new
- * domain is spliced until an operator removes the CA files.
+ * The CA (ECDSA P-256) is limited to minting server certificates for the
+ * provider domains it was created for, so a stolen ca.key cannot make a
+ * certificate of any other kind, for any other name, that verifies:
+ *   - extendedKeyUsage serverAuth only (leaves too): no client, e-mail, code
+ *     or time-stamp signing certificate chains to it;
+ *   - pathlen 0: no intermediate CA below it;
+ *   - a critical nameConstraints extension constraining every name type
+ *     that verifiers check: dNSName permitted to the provider domains, every
+ *     iPAddress excluded, rfc822Name and URI permitted to ".invalid" only
+ *     (RFC 6761: no address or URI can ever be under it). The subject's
+ *     emailAddress and a host-name-like CN are checked against the same
+ *     constraints. directoryName and otherName constraints are left out on
+ *     purpose: Go rejects a CA whose critical constraints carry types it
+ *     does not know, and the EKU already keeps those certificates (user,
+ *     smart-card logon) from verifying.
+ * ca.key is mode 0600, owned by the daemon's user (root), and is refused if
+ * group or others may read it. A CA on disk is never replaced silently: when
+ * the provider catalog grew past its constraints, the caller learns it from
+ * the err text and tca_permits(), and a connection naming the new domain is
+ * refused until an operator removes the CA files; a CA made by an older aigw,
+ * without these limits, is named by tca_weakness().
  *
  * Threads: struct tca is read-only after tca_load_or_create() and is shared
  * by all workers. Each worker owns a struct tca_leaf_cache (no locks): its
@@ -48,6 +61,11 @@ struct tca_leaf_cache;
 int tca_load_or_create(const char *state_dir, const char *const *permitted_dns, size_t n,
 		       struct tca **out, char *err, size_t errlen);
 void tca_free(struct tca *ca);
+
+/* NULL, or what the CA on disk lacks of the limits above (it predates
+ * them): the caller warns, since replacing a trusted CA is the operator's
+ * call. */
+const char *tca_weakness(const struct tca *ca);
 
 /* Does the CA's nameConstraints permit this host name (case-insensitive)?
  * False for names that are not valid DNS names. */

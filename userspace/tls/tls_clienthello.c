@@ -211,6 +211,11 @@ static bool parse_sni(struct rd *r, size_t end, struct tch_hello *h)
 		if (!rd_take(r, (uint8_t *)h->sni, n))
 			return false;
 		h->sni[n] = '\0';
+		/* "api.openai.com." is the fully qualified spelling of the same
+		 * name: RFC 6066 3 forbids the dot on the wire, clients send it
+		 * anyway, and a policy must see the name, not a stranger. */
+		if (n > 1 && h->sni[n - 1] == '.')
+			h->sni[--n] = '\0';
 		if (!tch_hostname_valid(h->sni, n)) {
 			h->sni[0] = '\0';
 			return fail(r, "host_name is not a valid DNS name");

@@ -303,11 +303,18 @@ class Daemon:
             with open(os.path.join(pdir, f"{name}.json"), "w") as f:
                 f.write(body if isinstance(body, str) else json.dumps(body, indent=1))
 
-    def start(self, timeout=15, env=None):
+    def start(self, timeout=15, env=None, cgroup=None):
+        """Start aigwd (in `cgroup`, an absolute cgroup dir, if given: it
+        stays wherever it is started)."""
         start_at = self.log_size()
         out = open(self.logfile, "ab")
+
+        def enter():
+            if cgroup:
+                with open(os.path.join(cgroup, "cgroup.procs"), "w") as f:
+                    f.write(str(os.getpid()))
         self.proc = subprocess.Popen([*self.wrap, AIGWD, "--config", self.dir], stdout=out, stderr=out,
-                                     env=env)
+                                     env=env, preexec_fn=enter)
         out.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -395,7 +402,17 @@ class Daemon:
         for e in self.map_dump("cgroup_stats"):
             if e["key"] == cgid:
                 return e["value"]
-        return {"redirected": 0, "denied_down": 0, "direct_down": 0, "denied_quota": 0}
+        return {k: 0 for k in ("redirected", "denied_down", "direct_down", "denied_quota",
+                               "redirected_tls", "redirected_netns", "denied_udp", "no_room")}
+
+    def host_stats(self):
+        """host_stats summed over the CPUs: {reason: count}."""
+        total = {}
+        for e in self.map_dump("host_stats"):
+            for per_cpu in e["values"]:
+                for k, v in per_cpu["value"].items():
+                    total[k] = total.get(k, 0) + v
+        return total
 
 
 def tls_client(cgroup, ip, port=PROVIDER_PORT, host="api.openai.com", cafile=None, path="/v1/models",
