@@ -1,0 +1,367 @@
+/* Incremental JSON string tokenizer for DLP (dlp_json.h). */
+#include "dlp_json.h"
+
+#include <string.h>
+
+#include "dlp_decode.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+enum { J_OUT, J_STR, J_ESC, J_U, J_HI, J_HI_ESC, J_NUM };
+
+#define FNV_OFF 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+
+/* Bytes allowed outside strings: whitespace, structure, numbers and the
+ * letters of true/false/null. */
+static const uint8_t json_out_ok[256] = {
+	[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['{'] = 1, ['}'] = 1, ['['] = 1, [']'] = 1,
+	[':'] = 1, [','] = 1, ['t'] = 1, ['r'] = 1, ['u'] = 1, ['e'] = 1, ['f'] = 1, ['a'] = 1,
+	['l'] = 1, ['s'] = 1, ['n'] = 1,
+};
+static const uint8_t json_num[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+	['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	return h * FNV_PRIME;
+}
+
+void dlp_json_init(struct dlp_json *j)
+{
+	memset(j, 0, sizeof(*j));
+	j->path[0] = FNV_OFF;
+}
+
+bool dlp_json_in_object(const struct dlp_json *j)
+{
+	return j->depth > 0 && j->depth <= DLP_JSON_DEPTH && !(j->is_array >> (j->depth - 1) & 1);
+}
+
+uint64_t dlp_json_value_path(const struct dlp_json *j)
+{
+	uint32_t d = j->depth <= DLP_JSON_DEPTH ? j->depth : DLP_JSON_DEPTH;
+
+	return mix(j->path[d], j->slot[d]);
+}
+
+/* Where the next string or number goes, before its begin callback. */
+static void token_begin(struct dlp_json *j, enum dlp_json_kind kind, const struct dlp_json_ops *ops,
+			void *arg)
+{
+	j->kind = (uint8_t)kind;
+	if (kind == DLP_JSON_KEY) {
+		j->key_hash = FNV_OFF;
+		j->key_len = 0;
+	}
+	ops->begin(arg, kind, j->off, j);
+}
+
+static void emit(struct dlp_json *j, const char *p, size_t n, const struct dlp_json_ops *ops,
+		 void *arg)
+{
+	if (j->kind == DLP_JSON_KEY) {
+		for (size_t i = 0; i < n; i++) {
+			j->key_hash = (j->key_hash ^ (uint8_t)p[i]) * FNV_PRIME;
+			if (j->key_len < DLP_JSON_KEY_KEEP)
+				j->key[j->key_len++] = p[i];
+		}
+	}
+	ops->text(arg, p, n);
+}
+
+static void emit_cp(struct dlp_json *j, uint32_t cp, const struct dlp_json_ops *ops, void *arg)
+{
+	char u[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xC0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		n = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		n = 3;
+	} else {
+		u[0] = (char)(0xF0 | cp >> 18);
+		u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+		u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+		n = 4;
+	}
+	emit(j, u, n, ops, arg);
+}
+
+#define REPLACEMENT 0xFFFD
+
+static void string_end(struct dlp_json *j, const struct dlp_json_ops *ops, void *arg)
+{
+	if (j->hi) {
+		emit_cp(j, REPLACEMENT, ops, arg);
+		j->hi = 0;
+	}
+	ops->end(arg, j->off);
+	if (j->kind == DLP_JSON_KEY) {
+		uint32_t d = j->depth <= DLP_JSON_DEPTH ? j->depth : DLP_JSON_DEPTH;
+
+		j->slot[d] = j->key_hash;
+	}
+	j->st = J_OUT;
+}
+
+/* A complete \uXXXX in j->cp. */
+static void unicode_escape(struct dlp_json *j, const struct dlp_json_ops *ops, void *arg)
+{
+	uint32_t cp = j->cp;
+
+	if (j->hi) {
+		if (cp >= 0xDC00 && cp <= 0xDFFF) {
+			emit_cp(j, 0x10000 + ((uint32_t)(j->hi - 0xD800) << 10) + (cp - 0xDC00), ops, arg);
+			j->hi = 0;
+			j->st = J_STR;
+			return;
+		}
+		emit_cp(j, REPLACEMENT, ops, arg);
+		j->hi = 0;
+	}
+	if (cp >= 0xD800 && cp <= 0xDBFF) {
+		j->hi = (uint16_t)cp;
+		j->st = J_HI;
+		return;
+	}
+	emit_cp(j, cp >= 0xDC00 && cp <= 0xDFFF ? REPLACEMENT : cp, ops, arg);
+	j->st = J_STR;
+}
+
+static void simple_escape(struct dlp_json *j, char c, const struct dlp_json_ops *ops, void *arg)
+{
+	char o;
+
+	switch (c) {
+	case 'b': o = '\b'; break;
+	case 'f': o = '\f'; break;
+	case 'n': o = '\n'; break;
+	case 'r': o = '\r'; break;
+	case 't': o = '\t'; break;
+	default: o = c; break; /* \" \\ \/ and undefined escapes */
+	}
+	emit(j, &o, 1, ops, arg);
+	j->st = J_STR;
+}
+
+/* First '"' or '\\' in [p, end), or end. */
+static const char *find_quote_or_backslash(const char *p, const char *end)
+{
+#ifdef __SSE2__
+	const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+
+	while (end - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)p);
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, b)));
+
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+#endif
+	while (p < end && *p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
+static void open_container(struct dlp_json *j, bool array)
+{
+	uint64_t vp = dlp_json_value_path(j);
+
+	if (j->depth >= DLP_JSON_DEPTH) {
+		/* Paths stop here; a body this deep is not a provider request. */
+		j->not_json = true;
+		j->depth++;
+		return;
+	}
+	j->depth++;
+	j->path[j->depth] = vp;
+	j->slot[j->depth] = 0;
+	if (array)
+		j->is_array |= 1ull << (j->depth - 1);
+	else
+		j->is_array &= ~(1ull << (j->depth - 1));
+	j->expect_key = !array;
+}
+
+static void structural(struct dlp_json *j, char c)
+{
+	switch (c) {
+	case '{':
+		open_container(j, false);
+		break;
+	case '[':
+		open_container(j, true);
+		break;
+	case '}':
+	case ']':
+		if (j->depth == 0)
+			j->not_json = true;
+		else
+			j->depth--;
+		j->expect_key = false;
+		break;
+	case ':':
+		j->expect_key = false;
+		break;
+	case ',':
+		if (dlp_json_in_object(j))
+			j->expect_key = true;
+		else if (j->depth && j->depth <= DLP_JSON_DEPTH)
+			j->slot[j->depth]++;
+		break;
+	}
+}
+
+void dlp_json_feed(struct dlp_json *j, const char *buf, size_t len, const struct dlp_json_ops *ops,
+		   void *arg)
+{
+	const char *p = buf, *end = buf + len;
+
+	while (p < end) {
+		switch (j->st) {
+		case J_STR: {
+			const char *q = find_quote_or_backslash(p, end);
+
+			if (q > p)
+				emit(j, p, (size_t)(q - p), ops, arg);
+			j->off += (uint64_t)(q - p);
+			p = q;
+			if (p == end)
+				return;
+			if (*p++ == '"')
+				string_end(j, ops, arg); /* at the quote's offset */
+			else
+				j->st = J_ESC;
+			j->off++;
+			break;
+		}
+		case J_ESC:
+			j->off++;
+			if (*p == 'u') {
+				j->st = J_U;
+				j->nhex = 0;
+				j->cp = 0;
+				p++;
+				break;
+			}
+			simple_escape(j, *p++, ops, arg);
+			break;
+		case J_U: {
+			int v = dlp_hex_value((unsigned char)*p);
+
+			if (v < 0) {
+				/* "\u12x": not an escape a parser accepts; keep the
+				 * character and go on. */
+				if (j->hi) {
+					emit_cp(j, REPLACEMENT, ops, arg);
+					j->hi = 0;
+				}
+				j->st = J_STR;
+				break;
+			}
+			j->off++;
+			p++;
+			j->cp = j->cp << 4 | (uint32_t)v;
+			if (++j->nhex == 4)
+				unicode_escape(j, ops, arg);
+			break;
+		}
+		case J_HI:
+			if (*p == '\\') {
+				j->off++;
+				p++;
+				j->st = J_HI_ESC;
+				break;
+			}
+			emit_cp(j, REPLACEMENT, ops, arg);
+			j->hi = 0;
+			j->st = J_STR;
+			break;
+		case J_HI_ESC:
+			if (*p == 'u') {
+				j->off++;
+				p++;
+				j->st = J_U;
+				j->nhex = 0;
+				j->cp = 0;
+				break;
+			}
+			emit_cp(j, REPLACEMENT, ops, arg);
+			j->hi = 0;
+			j->st = J_ESC; /* the backslash starts an ordinary escape */
+			break;
+		case J_NUM: {
+			const char *q = p;
+
+			while (q < end && json_num[(unsigned char)*q])
+				q++;
+			if (q > p)
+				emit(j, p, (size_t)(q - p), ops, arg);
+			j->off += (uint64_t)(q - p);
+			p = q;
+			if (p == end)
+				return;
+			ops->end(arg, j->off);
+			j->st = J_OUT;
+			break;
+		}
+		default: /* J_OUT */
+			for (; p < end; p++, j->off++) {
+				unsigned char c = (unsigned char)*p;
+
+				if (c == '"') {
+					p++;
+					j->off++;
+					j->st = J_STR;
+					token_begin(j, j->expect_key && dlp_json_in_object(j) ? DLP_JSON_KEY
+											      : DLP_JSON_VALUE,
+						    ops, arg);
+					break;
+				}
+				if ((c >= '0' && c <= '9') || c == '-') {
+					j->st = J_NUM;
+					token_begin(j, DLP_JSON_NUMBER, ops, arg);
+					break;
+				}
+				if (!json_out_ok[c])
+					j->not_json = true;
+				else if (c == '{' || c == '}' || c == '[' || c == ']' || c == ':' || c == ',')
+					structural(j, (char)c);
+			}
+			break;
+		}
+	}
+}
+
+void dlp_json_finish(struct dlp_json *j, const struct dlp_json_ops *ops, void *arg)
+{
+	switch (j->st) {
+	case J_OUT:
+		return;
+	case J_NUM:
+		ops->end(arg, j->off);
+		break;
+	default:
+		j->not_json = true; /* cut inside a string */
+		string_end(j, ops, arg);
+		break;
+	}
+	j->st = J_OUT;
+}
