@@ -38,6 +38,19 @@ void dlp_json_init(struct dlp_json *j)
 	j->path[0] = FNV_OFF;
 }
 
+uint64_t dlp_json_pending_from(const struct dlp_json *j)
+{
+	switch (j->st) {
+	case J_ESC:
+	case J_U:
+	case J_HI:
+	case J_HI_ESC:
+		return j->esc_off;
+	default:
+		return j->off;
+	}
+}
+
 bool dlp_json_in_object(const struct dlp_json *j)
 {
 	return j->depth > 0 && j->depth <= DLP_JSON_DEPTH && !(j->is_array >> (j->depth - 1) & 1);
@@ -245,10 +258,13 @@ void dlp_json_feed(struct dlp_json *j, const char *buf, size_t len, const struct
 			p = q;
 			if (p == end)
 				return;
-			if (*p++ == '"')
+			if (*p++ == '"') {
 				string_end(j, ops, arg); /* at the quote's offset */
-			else
+			} else {
+				if (!j->hi)
+					j->esc_off = j->off;
 				j->st = J_ESC;
+			}
 			j->off++;
 			break;
 		}
@@ -305,6 +321,7 @@ void dlp_json_feed(struct dlp_json *j, const char *buf, size_t len, const struct
 			}
 			emit_cp(j, REPLACEMENT, ops, arg);
 			j->hi = 0;
+			j->esc_off = j->off - 1;
 			j->st = J_ESC; /* the backslash starts an ordinary escape */
 			break;
 		case J_NUM: {

@@ -43,6 +43,7 @@ struct dlp_json_ops {
 
 struct dlp_json {
 	uint64_t off;       /* raw offset of the next byte fed */
+	uint64_t esc_off;   /* where an escape not yet decoded began */
 	uint8_t st;         /* lexer state */
 	uint8_t nhex;       /* hex digits of \uXXXX read so far */
 	uint8_t kind;       /* enum dlp_json_kind of the open token */
@@ -65,6 +66,11 @@ void dlp_json_feed(struct dlp_json *j, const char *buf, size_t len, const struct
 /* End of input: a string or number still open is ended here (an open
  * string also sets not_json: the body was cut). */
 void dlp_json_finish(struct dlp_json *j, const struct dlp_json_ops *ops, void *arg);
+
+/* The raw offset from which input has not produced text yet: the start of
+ * an escape cut by the end of the input (or of a high surrogate waiting
+ * for its pair), else off. A stream that rewrites strings cuts there. */
+uint64_t dlp_json_pending_from(const struct dlp_json *j);
 
 /* For a begin callback: the path hash of the value starting (container
  * path + key or index), and whether its container is an object (then
