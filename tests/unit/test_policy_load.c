@@ -180,8 +180,13 @@ static void test_repo_policies(void **state)
 	assert_true(pol_model_allowed(strict, "gemini-2.5-pro"));
 	assert_false(pol_model_allowed(strict, "o3"));
 	assert_false(pol_model_allowed(strict, "gpt-4o-audio-preview"));
-	/* Shipped examples use only what is enforced. */
-	assert_false(strict->dlp.enabled);
+	/* DLP blocks cards, SSNs, IBANs and every kind of key. */
+	assert_true(strict->dlp.enabled);
+	assert_int_equal(strict->dlp.action, POL_DLP_BLOCK);
+	assert_true(strict->dlp.detectors & (1u << POL_DET_CREDIT_CARD));
+	assert_true(strict->dlp.detectors & (1u << POL_DET_OPENAI_KEY));
+	assert_false(strict->dlp.detectors & (1u << POL_DET_EMAIL));
+	assert_non_null(set->dlp);
 	assert_int_equal(strict->quota.token_budget, 2000000);
 	assert_int_equal(strict->quota.window, POL_WINDOW_DAY);
 	assert_true(strict->quota.connects_per_second == 20.0);
@@ -196,7 +201,11 @@ static void test_repo_policies(void **state)
 	assert_int_equal(team->n_cgroups, 0);
 	assert_int_equal(team->n_routes, 0);
 	assert_int_equal(team->auth.n_inject, 0);
-	assert_false(team->dlp.enabled);
+	assert_true(team->dlp.enabled);
+	assert_int_equal(team->dlp.det_action[POL_DET_EMAIL], POL_DLP_REDACT);
+	assert_int_equal(team->dlp.det_action[POL_DET_PRIVATE_KEY], POL_DLP_BLOCK);
+	assert_int_equal(team->dlp.custom[0].action, POL_DLP_LOG);
+	assert_true(team->dlp.scan_responses);
 	assert_int_equal(team->limits.max_tokens_action, POL_MAX_TOKENS_CLAMP);
 	assert_true(team->audit.enabled);
 	assert_false(team->audit.log_bodies);
@@ -228,7 +237,6 @@ static void test_unenforced_refused(void **state)
 		  "$.dlp.action: must be one of \"block\", \"redact\", \"log\"" },
 	};
 	const char *cases[][2] = {
-		{ "{\"dlp\": {\"action\": \"block\", \"detectors\": [\"jwt\"]}}", "$.dlp" },
 		{ "{\"routes\": [{\"targets\": [{\"provider\": \"openai\"}]}]}", "$.routes" },
 		{ "{\"auth\": {\"strip_client_key\": true}}", "$.auth" },
 		{ "{\"audit\": {\"log_bodies\": false}}", "$.audit.log_bodies" },
@@ -242,8 +250,9 @@ static void test_unenforced_refused(void **state)
 		expect_err(cases[i][0], want);
 	}
 	RUN(precise);
-	/* What is enforced still loads. */
+	/* What is enforced still loads: DLP is. */
 	pol_set_free(load_text("{\"audit\": {\"enabled\": false}}"));
+	pol_set_free(load_text("{\"dlp\": {\"action\": \"block\", \"detectors\": [\"jwt\"]}}"));
 	pol_refuse_unenforced = false;
 }
 

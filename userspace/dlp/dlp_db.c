@@ -183,7 +183,7 @@ void dlp_worker_free(struct dlp_worker *w)
 	if (!w)
 		return;
 	hs_free_scratch(w->scratch);
-	free(w->inflated);
+	buf_free(&w->inflated);
 	free(w->text);
 	free(w->segs);
 	free(w->view);
@@ -223,7 +223,6 @@ void dlp_worker_trim(struct dlp_worker *w)
 			(cap) = 0;                  \
 		}                                   \
 	} while (0)
-	TRIM(w->inflated, w->inflated_cap, 1);
 	TRIM(w->text, w->text_cap, 1);
 	TRIM(w->segs, w->segs_cap, sizeof(*w->segs));
 	TRIM(w->view, w->view_cap, 1);
@@ -231,6 +230,8 @@ void dlp_worker_trim(struct dlp_worker *w)
 	TRIM(w->pieces, w->pieces_cap, sizeof(*w->pieces));
 	TRIM(w->out, w->out_cap, 1);
 #undef TRIM
+	if (w->inflated.cap > DLP_WORKER_KEEP)
+		buf_free(&w->inflated);
 }
 
 hs_scratch_t *dlp_worker_scratch(struct dlp_worker *w, const struct dlp_db *db)

@@ -8,11 +8,11 @@
 
 #include "dlp_decode.h"
 #include "dlp_findings.h"
-#include "dlp_inflate.h"
 #include "dlp_json.h"
 #include "dlp_profile.h"
 #include "dlp_redact.h"
 #include "dlp_worker.h"
+#include "inflate_body.h"
 
 /* Base64 decoded per request, at most: a body of long runs that are text
  * is decoded up to this much, then scanned as it stands. */
@@ -28,8 +28,11 @@ const char *dlp_verdict_name(enum dlp_verdict v)
 void dlp_result_free(struct dlp_result *r)
 {
 	free(r->body);
-	r->body = NULL;
-	r->body_len = 0;
+	free(r->edits);
+	free(r->edit_text);
+	r->body = r->edit_text = NULL;
+	r->edits = NULL;
+	r->body_len = r->n_edits = 0;
 }
 
 /* --- the scan text: every string of the JSON, decoded, NUL-separated ----- */
@@ -298,17 +301,19 @@ static void fill_findings(const struct dlp_worker *w, const struct pol_policy *p
 		}
 }
 
-/* The body with every redact-action match replaced, into w->out. */
-static int render(struct dlp_worker *w, const struct pol_policy *p, const uint8_t *body, size_t n)
+/* The edits that replace every redact-action match: one per string (or
+ * number) touched, its new content rendered into out->edit_text. */
+static int make_edits(struct dlp_worker *w, const struct pol_policy *p, struct dlp_result *out)
 {
-	struct dlp_buf out = { .p = w->out, .cap = w->out_cap };
-	struct dlp_range *r = NULL;
-	size_t nr = 0, ri = 0;
-	uint64_t pos = 0;
+	struct dlp_buf text = { 0 };
+	struct dlp_range *r;
+	size_t nr = 0, ri = 0, ne = 0;
+	int rc = -ENOMEM;
 
 	r = malloc((w->hits.n ? w->hits.n : 1) * sizeof(*r));
-	if (!r)
-		return -ENOMEM;
+	out->edits = calloc(w->n_segs ? w->n_segs : 1, sizeof(*out->edits));
+	if (!r || !out->edits)
+		goto cleanup;
 	for (size_t i = 0; i < w->hits.n; i++)
 		if (dlp_det_action(p, w->hits.v[i].det) == POL_DLP_REDACT)
 			r[nr++] = (struct dlp_range){ w->hits.v[i].start, w->hits.v[i].end,
@@ -316,23 +321,54 @@ static int render(struct dlp_worker *w, const struct pol_policy *p, const uint8_
 	nr = dlp_ranges_merge(r, nr);
 	for (size_t i = 0; i < w->n_segs && ri < nr; i++) {
 		const struct dlp_seg *s = &w->segs[i];
-		bool json = s->kind != DLP_SEG_RAW;
+		size_t from = text.len;
 
 		while (ri < nr && r[ri].b <= s->t0)
 			ri++;
 		if (ri == nr || r[ri].a >= s->t1)
 			continue;
-		dlp_buf_add(&out, body + pos, (size_t)(s->r0 - pos));
 		/* A number becomes a string: "[REDACTED:...]" is not a number. */
 		if (s->kind == DLP_JSON_NUMBER)
-			dlp_buf_add(&out, "\"", 1);
-		dlp_render(&out, w->text + s->t0, s->t1 - s->t0, s->t0, r + ri, nr - ri, json);
+			dlp_buf_add(&text, "\"", 1);
+		dlp_render(&text, w->text + s->t0, s->t1 - s->t0, s->t0, r + ri, nr - ri,
+			   s->kind != DLP_SEG_RAW);
 		if (s->kind == DLP_JSON_NUMBER)
-			dlp_buf_add(&out, "\"", 1);
-		pos = s->r1;
+			dlp_buf_add(&text, "\"", 1);
+		/* text moves as it grows: offsets now, pointers at the end */
+		out->edits[ne++] = (struct dlp_edit){ .off = (size_t)s->r0,
+						      .len = (size_t)(s->r1 - s->r0),
+						      .text = (const char *)(uintptr_t)from,
+						      .text_len = text.len - from };
 	}
-	dlp_buf_add(&out, body + pos, (size_t)(n - pos));
+	if (text.nomem)
+		goto cleanup;
+	out->edit_text = text.p;
+	text.p = NULL;
+	out->n_edits = ne;
+	for (size_t i = 0; i < ne; i++)
+		out->edits[i].text = out->edit_text + (uintptr_t)out->edits[i].text;
+	rc = 0;
+cleanup:
+	free(text.p);
 	free(r);
+	return rc;
+}
+
+/* The decoded body with the edits applied, into w->out. */
+static int apply_edits(struct dlp_worker *w, const struct dlp_result *res, const uint8_t *body,
+		       size_t n)
+{
+	struct dlp_buf out = { .p = w->out, .cap = w->out_cap };
+	size_t pos = 0;
+
+	for (size_t i = 0; i < res->n_edits; i++) {
+		const struct dlp_edit *e = &res->edits[i];
+
+		dlp_buf_add(&out, body + pos, e->off - pos);
+		dlp_buf_add(&out, e->text, e->text_len);
+		pos = e->off + e->len;
+	}
+	dlp_buf_add(&out, body + pos, n - pos);
 	w->out = out.p;
 	w->out_cap = out.cap;
 	w->out_len = out.len;
@@ -346,13 +382,12 @@ static void refuse(struct dlp_result *out, enum dlp_verdict v, int status, const
 	snprintf(out->message, sizeof(out->message), "%s", msg);
 }
 
-int dlp_scan_request(struct dlp_worker *w, const struct dlp_db *db, const struct pol_policy *p,
-		     const char *content_encoding, const char *body, size_t len, size_t max_inflated,
-		     struct dlp_result *out)
+int dlp_scan_request(struct dlp_worker *w, const struct pol_policy *p, const char *content_encoding,
+		     const char *body, size_t len, size_t max_inflated, struct dlp_result *out)
 {
+	const struct dlp_db *db = p && p->set ? p->set->dlp : NULL;
 	const struct dlp_profile *prof = dlp_db_profile(db, p);
 	const uint8_t *data = (const uint8_t *)body;
-	enum dlp_coding coding;
 	hs_scratch_t *scratch;
 	struct dlp_scan s;
 	bool block, redact;
@@ -364,16 +399,18 @@ int dlp_scan_request(struct dlp_worker *w, const struct dlp_db *db, const struct
 		return 0;
 	if (!(scratch = dlp_worker_scratch(w, db)))
 		return -ENOMEM;
-	if (dlp_coding_parse(content_encoding, &coding) < 0) {
-		refuse(out, DLP_UNREADABLE, 415,
-		       "DLP cannot read this Content-Encoding; send identity, gzip or deflate");
-		return 0;
-	}
-	if (coding != DLP_CODING_IDENTITY) {
-		size_t got;
+	if (content_encoding && !inflate_is_identity(content_encoding, strlen(content_encoding))) {
+		size_t limit = len > max_inflated / DLP_INFLATE_RATIO ? max_inflated
+								      : len * DLP_INFLATE_RATIO;
 
-		rc = dlp_inflate(coding, data, len, max_inflated, &w->inflated, &w->inflated_cap, &got);
-		if (rc == -E2BIG) {
+		rc = inflate_body(content_encoding, strlen(content_encoding), body, len, &w->inflated,
+				  limit);
+		if (rc == -ENOTSUP) {
+			refuse(out, DLP_UNREADABLE, 415,
+			       "DLP cannot read this Content-Encoding; send identity, gzip or deflate");
+			return 0;
+		}
+		if (rc == -EMSGSIZE) {
 			refuse(out, DLP_TOO_LARGE, 413,
 			       "the request body inflates past the size or ratio DLP accepts");
 			return 0;
@@ -384,8 +421,8 @@ int dlp_scan_request(struct dlp_worker *w, const struct dlp_db *db, const struct
 		}
 		if (rc < 0)
 			goto done;
-		data = w->inflated;
-		n = got;
+		data = (const uint8_t *)w->inflated.p;
+		n = w->inflated.len;
 	}
 	w->hits.n = 0;
 	if ((rc = build_text(w, data, n)) < 0)
@@ -404,23 +441,13 @@ int dlp_scan_request(struct dlp_worker *w, const struct dlp_db *db, const struct
 		dlp_block_message(out->message, sizeof(out->message), "request", out->findings,
 				  out->n_findings);
 	} else if (redact) {
-		if ((rc = render(w, p, data, n)) < 0)
+		if ((rc = make_edits(w, p, out)) < 0 || (rc = apply_edits(w, out, data, n)) < 0)
 			goto done;
-		if (coding != DLP_CODING_IDENTITY) {
-			uint8_t *z;
-			size_t zl;
-
-			if ((rc = dlp_deflate(coding, (const uint8_t *)w->out, w->out_len, &z, &zl)) < 0)
-				goto done;
-			out->body = (char *)z;
-			out->body_len = zl;
-		} else {
-			/* Hand the buffer over rather than copy it. */
-			out->body = w->out;
-			out->body_len = w->out_len;
-			w->out = NULL;
-			w->out_cap = 0;
-		}
+		/* Hand the buffer over rather than copy it. */
+		out->body = w->out;
+		out->body_len = w->out_len;
+		w->out = NULL;
+		w->out_cap = 0;
 		out->verdict = DLP_REDACT;
 	}
 	rc = 0;

@@ -547,9 +547,10 @@ static bool needs_hold(const struct pol_policy *p)
 	return false;
 }
 
-struct dlp_stream *dlp_stream_new(struct dlp_worker *w, const struct dlp_db *db,
-				  const struct pol_policy *p, enum dlp_stream_kind kind)
+struct dlp_stream *dlp_stream_new(struct dlp_worker *w, const struct pol_policy *p,
+				  enum dlp_stream_kind kind)
 {
+	const struct dlp_db *db = p && p->set ? p->set->dlp : NULL;
 	const struct dlp_profile *prof = dlp_db_profile(db, p);
 	struct dlp_stream *s;
 

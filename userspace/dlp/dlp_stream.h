@@ -40,12 +40,11 @@ struct dlp_stream;
 /* Does this policy scan responses? */
 bool dlp_stream_wanted(const struct pol_policy *p);
 
-/* A stream for one response of a request under policy p (of db's set,
- * which must outlive the stream); w is the worker's and is used by feed
- * and finish only on that worker. NULL when out of memory or when p does
- * not scan responses. */
-struct dlp_stream *dlp_stream_new(struct dlp_worker *w, const struct dlp_db *db,
-				  const struct pol_policy *p, enum dlp_stream_kind kind);
+/* A stream for one response of a request under policy p (whose set must
+ * outlive the stream); w is the worker's, and feed and finish run on that
+ * worker only. NULL when out of memory or when p does not scan responses. */
+struct dlp_stream *dlp_stream_new(struct dlp_worker *w, const struct pol_policy *p,
+				  enum dlp_stream_kind kind);
 
 /* Feed the next len bytes; *out and *out_len say what to forward now (never
  * NULL; valid until the next call). Returns DLP_PASS, DLP_BLOCK (stop: cut

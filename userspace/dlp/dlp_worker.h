@@ -7,6 +7,7 @@
 
 #include <hs/hs.h>
 
+#include "buf.h"
 #include "dlp_detect.h"
 
 #define DLP_WORKER_KEEP (8u << 20)
@@ -36,8 +37,7 @@ struct dlp_worker {
 	const void *db;  /* the database the scratch was last sized for */
 	uint64_t nonce;
 
-	uint8_t *inflated; /* a gzip/deflate body, inflated */
-	size_t inflated_cap;
+	struct buf inflated; /* a gzip/deflate body, inflated */
 	uint8_t *text;     /* NUL-separated decoded strings */
 	size_t text_cap, text_len;
 	struct dlp_seg *segs;

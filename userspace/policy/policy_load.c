@@ -797,7 +797,6 @@ static int pl_audit(struct pl *l, struct pol_policy *p, const cJSON *root)
  * Each entry goes when its enforcement lands. Checked after the whole policy
  * validated, so the more precise errors come first. */
 static const char *const pol_unenforced_keys[][2] = {
-	{ "dlp", NULL },
 	{ "routes", NULL },
 	{ "auth", NULL },
 	{ "audit", "log_bodies" },
@@ -1029,6 +1028,7 @@ static int pl_load(struct pl_file *files, int n, const struct cfg_config *cfg, u
 		cJSON *root = NULL;
 
 		jc_init(&l.jc, files[i].path, err, errlen);
+		pols[i].set = set;
 		pols[i].id = (uint32_t)(i + 1);
 		pols[i].name = pa_strdup(&arena, files[i].name);
 		pols[i].file = pa_strdup(&arena, files[i].path);

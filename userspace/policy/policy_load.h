@@ -156,7 +156,10 @@ struct pol_audit {
 	bool redact;     /* default true: DLP findings masked in logged bodies */
 };
 
+struct pol_set;
+
 struct pol_policy {
+	const struct pol_set *set; /* the set it belongs to (its DLP patterns) */
 	uint32_t id;          /* 1..n */
 	const char *name;
 	const char *file;     /* path it was loaded from */
@@ -212,7 +215,7 @@ int pol_check_files(const char *const *paths, int n, const struct cfg_config *cf
 		    size_t errlen);
 void pol_set_free(struct pol_set *set);
 
-/* Keys that validate but are not enforced yet ("dlp", "routes", "auth",
+/* Keys that validate but are not enforced yet ("routes", "auth",
  * "audit.log_bodies", "audit.redact") make a policy fail to load, so none
  * is silently ignored. true in the daemon and aigwctl; the loader's unit
  * tests turn it off to check the parsing of those sections itself. */
