@@ -68,7 +68,8 @@ static int profile_build(const struct pol_policy *pol, struct dlp_profile *p, ch
 	}
 	for (unsigned a = 0; a < DLP_A_COUNT; a++) {
 		/* Triggers always; an anchor only for an enabled detector. */
-		if (dlp_anchors[a].detectors && !(dlp_anchors[a].detectors & d->detectors))
+		if (!dlp_anchors[a].regex ||
+		    (dlp_anchors[a].detectors && !(dlp_anchors[a].detectors & d->detectors)))
 			continue;
 		p->pats[n] = (struct dlp_pat){ .kind = DLP_PK_ANCHOR, .anchor = (uint8_t)a };
 		expr[n] = dlp_anchors[a].regex;
@@ -189,6 +190,7 @@ void dlp_worker_free(struct dlp_worker *w)
 	free(w->view);
 	free(w->map);
 	free(w->pieces);
+	free(w->trig);
 	dlp_hits_free(&w->hits);
 	dlp_hits_free(&w->vhits);
 	free(w->out);
@@ -228,6 +230,7 @@ void dlp_worker_trim(struct dlp_worker *w)
 	TRIM(w->view, w->view_cap, 1);
 	TRIM(w->map, w->map_cap, sizeof(*w->map));
 	TRIM(w->pieces, w->pieces_cap, sizeof(*w->pieces));
+	TRIM(w->trig, w->trig_cap, sizeof(*w->trig));
 	TRIM(w->out, w->out_cap, 1);
 #undef TRIM
 	if (w->inflated.cap > DLP_WORKER_KEEP)
@@ -286,6 +289,8 @@ int dlp_profile_scan(const struct dlp_profile *p, hs_scratch_t *scratch, struct 
 		return -E2BIG;
 	e = hs_scan(p->hs, (const char *)s->t + from, (unsigned)(s->n - from), 0, scratch, on_match,
 		    &c);
+	if (e == HS_SUCCESS && !s->nomem)
+		dlp_digit_runs(s, from);
 	if (s->nomem)
 		return -ENOMEM;
 	return e == HS_SUCCESS ? 0 : -EIO;

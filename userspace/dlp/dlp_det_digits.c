@@ -70,10 +70,13 @@ static bool card_sep(const struct dlp_scan *s, const struct dtok *k, int i)
 	return true;
 }
 
-/* Nothing glues groups first..last to more digits or to a word. */
+/* Nothing glues groups first..last to more digits or to a word (and no
+ * '+' makes them a phone number). */
 static bool free_ends(struct dlp_scan *s, const struct dtok *k, int first, int last)
 {
-	if (first == 0 ? dlp_is_word(dlp_before(s, k->a[0])) : tight(s, k, first - 1))
+	int b = first == 0 ? dlp_before(s, k->a[0]) : 0;
+
+	if (first == 0 ? dlp_is_word(b) || b == '+' : tight(s, k, first - 1))
 		return false;
 	if (last == k->n - 1 ? dlp_is_word(dlp_at(s, k->b[last])) : tight(s, k, last))
 		return false;
@@ -350,8 +353,8 @@ void dlp_det_digits(struct dlp_scan *s, size_t end)
 }
 
 /* International: '+', a country code and groups, 8 to 15 digits in all
- * (E.164), each group after the first at least two digits long (but a
- * trunk prefix such as "(0)"). */
+ * (E.164), the groups after the first at least two digits long (but a
+ * trunk prefix such as "(0)" and a one-digit area after a space). */
 void dlp_det_plus(struct dlp_scan *s, size_t end)
 {
 	size_t p = end - 2, i = p + 1, last = i;
@@ -365,8 +368,12 @@ void dlp_det_plus(struct dlp_scan *s, size_t end)
 
 		while (dlp_is_digit(dlp_at(s, i)))
 			i++;
-		/* "+44 (0) 20 ...": a one-digit group only in parentheses. */
-		if (groups && i - gs < 2 && !(dlp_before(s, gs) == '(' && dlp_at(s, i) == ')'))
+		/* One-digit groups: a trunk prefix "+44 (0) 20 ...", or the area
+		 * right after the country code "+33 1 23 45 67 89"; never after
+		 * a '.', where "+1.5.10.2024" would pass. */
+		if (groups && i - gs < 2 &&
+		    !(dlp_before(s, gs) == '(' && dlp_at(s, i) == ')') &&
+		    !(groups == 1 && dlp_before(s, gs) == ' '))
 			return;
 		digits += (unsigned)(i - gs);
 		groups++;

@@ -85,7 +85,12 @@ static void emit(struct dlp_json *j, const char *p, size_t n, const struct dlp_j
 				j->key[j->key_len++] = p[i];
 		}
 	}
-	ops->text(arg, p, n);
+	if (j->sink) {
+		memcpy(j->sink + j->sink_len, p, n);
+		j->sink_len += n;
+	} else {
+		ops->text(arg, p, n);
+	}
 }
 
 static void emit_cp(struct dlp_json *j, uint32_t cp, const struct dlp_json_ops *ops, void *arg)
@@ -156,18 +161,93 @@ static void unicode_escape(struct dlp_json *j, const struct dlp_json_ops *ops, v
 	j->st = J_STR;
 }
 
+static void simple_escape(struct dlp_json *j, char c, const struct dlp_json_ops *ops, void *arg);
+
+/* What each simple escape stands for (0: none of them; taken as itself). */
+static const char unescape[256] = {
+	['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f', ['n'] = '\n',
+	['r'] = '\r', ['t'] = '\t',
+};
+
+/* The string fast path, for a tokenizer with a sink and a value (not a key,
+ * whose bytes are hashed): plain runs are copied 16 bytes at a time (the
+ * sink has room to spare, see dlp_json.h), common escapes decoded inline.
+ * Stops at the closing quote, an escape it does not decode here (a
+ * surrogate, one cut by the end of the input), or the end. */
+static const char *string_fast(struct dlp_json *j, const char *p, const char *end)
+{
+	uint8_t *o = j->sink + j->sink_len;
+	const char *start = p;
+
+	for (;;) {
+#ifdef __SSE2__
+		const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+
+		while (end - p >= 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)p);
+			unsigned m = (unsigned)_mm_movemask_epi8(
+				_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, b)));
+
+			_mm_storeu_si128((__m128i *)o, x);
+			if (m) {
+				unsigned k = (unsigned)__builtin_ctz(m);
+
+				p += k;
+				o += k;
+				goto special;
+			}
+			p += 16;
+			o += 16;
+		}
+#endif
+		while (p < end && *p != '"' && *p != '\\')
+			*o++ = (uint8_t)*p++;
+		if (p == end)
+			break;
+#ifdef __SSE2__
+special:
+#endif
+		if (*p == '"' || end - p < 2)
+			break;
+		if (p[1] != 'u') {
+			char c = unescape[(unsigned char)p[1]];
+
+			*o++ = (uint8_t)(c ? c : p[1]);
+			p += 2;
+			continue;
+		}
+		if (end - p < 6)
+			break;
+		int h0 = dlp_hex_value((unsigned char)p[2]), h1 = dlp_hex_value((unsigned char)p[3]),
+		    h2 = dlp_hex_value((unsigned char)p[4]), h3 = dlp_hex_value((unsigned char)p[5]);
+		uint32_t cp = (uint32_t)(h0 << 12 | h1 << 8 | h2 << 4 | h3);
+
+		if ((h0 | h1 | h2 | h3) < 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+			break;
+		if (cp < 0x80) {
+			*o++ = (uint8_t)cp;
+		} else if (cp < 0x800) {
+			*o++ = (uint8_t)(0xC0 | cp >> 6);
+			*o++ = (uint8_t)(0x80 | (cp & 0x3F));
+		} else {
+			*o++ = (uint8_t)(0xE0 | cp >> 12);
+			*o++ = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+			*o++ = (uint8_t)(0x80 | (cp & 0x3F));
+		}
+		p += 6;
+	}
+	j->sink_len = (size_t)(o - j->sink);
+	j->off += (uint64_t)(p - start);
+	return p;
+}
+
+/* \" \\ \/ \b \f \n \r \t, and undefined escapes as the character itself. */
 static void simple_escape(struct dlp_json *j, char c, const struct dlp_json_ops *ops, void *arg)
 {
-	char o;
+	char o = unescape[(unsigned char)c];
 
-	switch (c) {
-	case 'b': o = '\b'; break;
-	case 'f': o = '\f'; break;
-	case 'n': o = '\n'; break;
-	case 'r': o = '\r'; break;
-	case 't': o = '\t'; break;
-	default: o = c; break; /* \" \\ \/ and undefined escapes */
-	}
+	if (!o)
+		o = c;
 	emit(j, &o, 1, ops, arg);
 	j->st = J_STR;
 }
@@ -250,7 +330,14 @@ void dlp_json_feed(struct dlp_json *j, const char *buf, size_t len, const struct
 	while (p < end) {
 		switch (j->st) {
 		case J_STR: {
-			const char *q = find_quote_or_backslash(p, end);
+			const char *q;
+
+			if (j->sink && j->kind != DLP_JSON_KEY) {
+				p = string_fast(j, p, end);
+				if (p == end)
+					return;
+			}
+			q = find_quote_or_backslash(p, end);
 
 			if (q > p)
 				emit(j, p, (size_t)(q - p), ops, arg);
@@ -258,6 +345,28 @@ void dlp_json_feed(struct dlp_json *j, const char *buf, size_t len, const struct
 			p = q;
 			if (p == end)
 				return;
+			if (*p == '\\' && end - p >= 2 && p[1] != 'u') {
+				/* The common escapes (\n, \", \\, ...), whole in this
+				 * input: decoded here, without a trip through J_ESC. */
+				j->off += 2;
+				simple_escape(j, p[1], ops, arg);
+				p += 2;
+				break;
+			}
+			if (*p == '\\' && end - p >= 6 && p[1] == 'u') {
+				/* \uXXXX outside the surrogates (all of non-ASCII text
+				 * from an encoder that escapes it) likewise. */
+				int a = dlp_hex_value((unsigned char)p[2]), b = dlp_hex_value((unsigned char)p[3]),
+				    c = dlp_hex_value((unsigned char)p[4]), d = dlp_hex_value((unsigned char)p[5]);
+				uint32_t cp = (uint32_t)(a << 12 | b << 8 | c << 4 | d);
+
+				if ((a | b | c | d) >= 0 && (cp < 0xD800 || cp > 0xDFFF)) {
+					j->off += 6;
+					emit_cp(j, cp, ops, arg);
+					p += 6;
+					break;
+				}
+			}
 			if (*p++ == '"') {
 				string_end(j, ops, arg); /* at the quote's offset */
 			} else {

@@ -25,6 +25,7 @@
 
 #define DLP_JSON_DEPTH 64   /* nesting tracked for paths; deeper is not_json */
 #define DLP_JSON_KEY_KEEP 32 /* bytes of the current key kept for its name */
+#define DLP_JSON_SINK_SLACK 16
 
 enum dlp_json_kind { DLP_JSON_KEY, DLP_JSON_VALUE, DLP_JSON_NUMBER };
 
@@ -34,7 +35,8 @@ struct dlp_json_ops {
 	/* A string's content starts at raw offset off (after the quote), or a
 	 * number at its first character. j tells the key and path. */
 	void (*begin)(void *arg, enum dlp_json_kind kind, uint64_t off, const struct dlp_json *j);
-	/* Decoded bytes of the current string or number, in order. */
+	/* Decoded bytes of the current string or number, in order (unless
+	 * the tokenizer has a sink). */
 	void (*text)(void *arg, const char *p, size_t n);
 	/* It ended at raw offset off (the closing quote, or the byte after a
 	 * number). */
@@ -42,6 +44,12 @@ struct dlp_json_ops {
 };
 
 struct dlp_json {
+	/* Optional: decoded text goes straight here instead of through
+	 * ops->text (a request scan uses it). The caller makes room for all of
+	 * it plus DLP_JSON_SINK_SLACK bytes: plain runs are copied 16 at a
+	 * time, which may write up to 15 bytes past the text. */
+	uint8_t *sink;
+	size_t sink_len;
 	uint64_t off;       /* raw offset of the next byte fed */
 	uint64_t esc_off;   /* where an escape not yet decoded began */
 	uint8_t st;         /* lexer state */

@@ -17,6 +17,9 @@
 /* Base64 decoded per request, at most: a body of long runs that are text
  * is decoded up to this much, then scanned as it stands. */
 #define DLP_B64_BUDGET (4u << 20)
+/* Context a handler may read around a match (words before an SSN, the
+ * boundaries of a token), added to the windows of disguised text. */
+#define DLP_CHAN_CONTEXT_REQ 64
 
 const char *dlp_verdict_name(enum dlp_verdict v)
 {
@@ -37,44 +40,43 @@ void dlp_result_free(struct dlp_result *r)
 
 /* --- the scan text: every string of the JSON, decoded, NUL-separated ----- */
 
-static void tok_begin(void *arg, enum dlp_json_kind kind, uint64_t off, const struct dlp_json *j)
+struct tok_ctx {
+	struct dlp_worker *w;
+	struct dlp_json *j; /* its sink is w->text */
+};
+
+static void tok_begin(void *arg, enum dlp_json_kind kind, uint64_t off, const struct dlp_json *jc)
 {
-	struct dlp_worker *w = arg;
+	struct tok_ctx *c = arg;
+	struct dlp_worker *w = c->w;
 	struct dlp_seg *s;
 
-	(void)j;
+	(void)jc;
 	if (!dlp_grow((void **)&w->segs, &w->segs_cap, w->n_segs + 1, sizeof(*w->segs))) {
 		w->nomem = true;
 		return;
 	}
-	w->text[w->text_len++] = 0;
+	w->text[c->j->sink_len++] = 0;
 	s = &w->segs[w->n_segs];
-	s->t0 = w->text_len;
+	s->t0 = c->j->sink_len;
 	s->r0 = off;
 	s->kind = (uint8_t)kind;
-	s->flags = 0;
-}
-
-static void tok_text(void *arg, const char *p, size_t n)
-{
-	struct dlp_worker *w = arg;
-
-	memcpy(w->text + w->text_len, p, n);
-	w->text_len += n;
 }
 
 static void tok_end(void *arg, uint64_t off)
 {
-	struct dlp_worker *w = arg;
+	struct tok_ctx *c = arg;
+	struct dlp_worker *w = c->w;
 
 	if (w->nomem)
 		return;
-	w->segs[w->n_segs].t1 = w->text_len;
+	w->segs[w->n_segs].t1 = c->j->sink_len;
 	w->segs[w->n_segs].r1 = off;
 	w->n_segs++;
 }
 
-static const struct dlp_json_ops tok_ops = { tok_begin, tok_text, tok_end };
+/* Decoded text goes straight into w->text (the tokenizer's sink). */
+static const struct dlp_json_ops tok_ops = { tok_begin, NULL, tok_end };
 
 static bool looks_json(const uint8_t *p, size_t n)
 {
@@ -88,7 +90,7 @@ static bool looks_json(const uint8_t *p, size_t n)
 
 /* Fill w->text and w->segs from the body. Each string adds one NUL and at
  * most its raw length (escapes only shrink), each number one NUL and its
- * length: 2 * n + 2 bytes always suffice. */
+ * length: 2 * n + 2 bytes always suffice (and the tokenizer's slack). */
 static int build_text(struct dlp_worker *w, const uint8_t *body, size_t n)
 {
 	struct dlp_json j;
@@ -96,15 +98,19 @@ static int build_text(struct dlp_worker *w, const uint8_t *body, size_t n)
 	w->text_len = 0;
 	w->n_segs = 0;
 	w->nomem = false;
-	if (!dlp_grow((void **)&w->text, &w->text_cap, 2 * n + 2, 1))
+	if (!dlp_grow((void **)&w->text, &w->text_cap, 2 * n + 2 + DLP_JSON_SINK_SLACK, 1))
 		return -ENOMEM;
 	if (looks_json(body, n)) {
+		struct tok_ctx c = { w, &j };
+
 		dlp_json_init(&j);
-		dlp_json_feed(&j, (const char *)body, n, &tok_ops, w);
-		dlp_json_finish(&j, &tok_ops, w);
+		j.sink = w->text;
+		dlp_json_feed(&j, (const char *)body, n, &tok_ops, &c);
+		dlp_json_finish(&j, &tok_ops, &c);
 		if (w->nomem)
 			return -ENOMEM;
 		if (!j.not_json) {
+			w->text_len = j.sink_len;
 			w->text[w->text_len++] = 0;
 			return 0;
 		}
@@ -137,12 +143,20 @@ static struct dlp_seg *seg_at(struct dlp_worker *w, size_t t)
 	return w->n_segs && w->segs[lo].t0 <= t && t < w->segs[lo].t1 ? &w->segs[lo] : NULL;
 }
 
+/* A percent escape or an invisible character ends at text offset end:
+ * the text around it gets a decoded view. */
 static void on_trigger(void *arg, enum dlp_anchor a, size_t end)
 {
-	struct dlp_seg *s = seg_at(arg, end - 1);
+	struct dlp_worker *w = arg;
 
-	if (s)
-		s->flags |= a == DLP_A_PCT ? DLP_SEG_PCT : DLP_SEG_INVIS;
+	(void)a;
+	if (w->n_trig && w->trig[w->n_trig - 1] == end)
+		return;
+	if (!dlp_grow((void **)&w->trig, &w->trig_cap, w->n_trig + 1, sizeof(*w->trig))) {
+		w->nomem = true;
+		return;
+	}
+	w->trig[w->n_trig++] = end;
 }
 
 /* --- disguised views --------------------------------------------------------- */
@@ -165,12 +179,27 @@ static void add_piece(struct dlp_worker *w, size_t v0, size_t v1, size_t t0, siz
 	w->pieces[w->n_pieces++] = (struct dlp_piece){ v0, v1, t0, t1, b64 };
 }
 
+/* Could this run be base64 of text? Encoded text mixes upper and lower
+ * case (16 random base64 characters lack one of them once in 4000), while
+ * the long runs of code and data that are not base64 rarely do:
+ * snake_case names, hex hashes, numbers. */
+static bool b64_mixed(const uint8_t *p, size_t n)
+{
+	bool up = false, low = false;
+
+	for (size_t i = 0; i < n && !(up && low); i++) {
+		up |= p[i] >= 'A' && p[i] <= 'Z';
+		low |= p[i] >= 'a' && p[i] <= 'z';
+	}
+	return up && low;
+}
+
 static void on_b64_run(void *arg, size_t start, size_t end)
 {
 	struct dlp_worker *w = arg;
 	size_t room = (end - start) / 4 * 3 + 3, m;
 
-	if (w->nomem || w->b64_budget == 0)
+	if (w->nomem || w->b64_budget == 0 || !b64_mixed(w->text + start, end - start))
 		return;
 	if (room > w->b64_budget)
 		room = w->b64_budget;
@@ -187,37 +216,67 @@ static void on_b64_run(void *arg, size_t start, size_t end)
 	w->b64_budget -= m;
 }
 
-/* The text as a model reads it where it was disguised: per flagged segment,
- * percent-decoded and without invisible characters; and every long base64
- * run that decodes to text. */
-static int build_views(struct dlp_worker *w)
+static int size_cmp(const void *a, const void *b)
 {
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One window of text [t0, t1), percent-decoded and without invisible
+ * characters, into the view. */
+static int add_window(struct dlp_worker *w, size_t t0, size_t t1)
+{
+	size_t n = t1 - t0, v0, m;
+
+	if (!view_room(w, n))
+		return -ENOMEM;
+	w->view[w->view_len] = 0;
+	v0 = w->view_len + 1;
+	m = dlp_pct_decode(w->text + t0, n, w->view + v0, w->map + v0, (uint32_t)t0);
+	m = dlp_invisible_strip(w->view + v0, w->map + v0, m);
+	add_piece(w, v0, v0 + m, t0, t1, false);
+	w->view_len = v0 + m;
+	return 0;
+}
+
+/* The text as a model reads it where it was disguised: around each percent
+ * escape or invisible character, a window as wide as the longest match on
+ * either side (so any token holding it fits), normalised; and every long
+ * base64 run that decodes to text. A printf format in code costs a window,
+ * not a second pass over the whole string. */
+static int build_views(struct dlp_worker *w, size_t hold)
+{
+	size_t wa = 0, wb = 0, reach = hold + DLP_CHAN_CONTEXT_REQ;
+	const struct dlp_seg *ws = NULL;
+
 	w->view_len = 0;
 	w->n_pieces = 0;
 	w->b64_budget = DLP_B64_BUDGET;
-	for (size_t i = 0; i < w->n_segs; i++) {
-		const struct dlp_seg *s = &w->segs[i];
-		size_t n = s->t1 - s->t0, v0, m;
+	if (w->nomem)
+		return -ENOMEM;
+	qsort(w->trig, w->n_trig, sizeof(*w->trig), size_cmp);
+	for (size_t i = 0; i < w->n_trig; i++) {
+		size_t t = w->trig[i];
+		const struct dlp_seg *s = seg_at(w, t - 1);
+		size_t a, b;
 
-		if (!s->flags)
+		if (!s)
 			continue;
-		if (!view_room(w, n))
-			return -ENOMEM;
-		w->view[w->view_len] = 0;
-		v0 = w->view_len + 1;
-		if (s->flags & DLP_SEG_PCT) {
-			m = dlp_pct_decode(w->text + s->t0, n, w->view + v0, w->map + v0, (uint32_t)s->t0);
-		} else {
-			memcpy(w->view + v0, w->text + s->t0, n);
-			for (size_t k = 0; k <= n; k++)
-				w->map[v0 + k] = (uint32_t)(s->t0 + k);
-			m = n;
+		a = t > s->t0 + reach ? t - reach : s->t0;
+		b = s->t1 - t > reach ? t + reach : s->t1;
+		if (ws == s && a <= wb) {
+			wb = b > wb ? b : wb; /* overlaps the open window: extend it */
+			continue;
 		}
-		if (s->flags & DLP_SEG_INVIS)
-			m = dlp_invisible_strip(w->view + v0, w->map + v0, m);
-		add_piece(w, v0, v0 + m, s->t0, s->t1, false);
-		w->view_len = v0 + m;
+		if (ws && add_window(w, wa, wb) < 0)
+			return -ENOMEM;
+		ws = s;
+		wa = a;
+		wb = b;
 	}
+	if (ws && add_window(w, wa, wb) < 0)
+		return -ENOMEM;
 	dlp_b64_runs(w->text, w->text_len, on_b64_run, w);
 	if (w->nomem)
 		return -ENOMEM;
@@ -427,10 +486,11 @@ int dlp_scan_request(struct dlp_worker *w, const struct pol_policy *p, const cha
 	w->hits.n = 0;
 	if ((rc = build_text(w, data, n)) < 0)
 		goto done;
+	w->n_trig = 0;
 	dlp_scan_init(&s, w->text, 0, w->text_len, true, prof->detectors, &w->hits);
 	s.trigger = on_trigger;
 	s.trigger_arg = w;
-	if ((rc = dlp_profile_scan(prof, scratch, &s, 0)) < 0 || (rc = build_views(w)) < 0 ||
+	if ((rc = dlp_profile_scan(prof, scratch, &s, 0)) < 0 || (rc = build_views(w, prof->hold)) < 0 ||
 	    (rc = scan_views(w, prof, scratch)) < 0)
 		goto done;
 	dlp_hits_merge(&w->hits);

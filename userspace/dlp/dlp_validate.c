@@ -272,6 +272,10 @@ bool dlp_has_word(const char *s, size_t n, const char *const *words)
 		for (size_t i = 0; i + m <= n; i++) {
 			size_t k = 0;
 
+			/* A word, not the end of another ("server" is no "ver"). */
+			if (i && ((s[i - 1] >= 'a' && s[i - 1] <= 'z') || (s[i - 1] >= 'A' && s[i - 1] <= 'Z')))
+				continue;
+
 			while (k < m && upper((unsigned char)s[i + k]) == upper((unsigned char)words[w][k]))
 				k++;
 			if (k == m)

@@ -54,7 +54,7 @@ bool dlp_jwt_header_ok(const char *b64, size_t n);
 bool dlp_looks_random(const char *s, size_t n);
 
 /* Case-insensitive search for any of the NULL-terminated words in
- * s[0..n); returns true if one occurs. */
+ * s[0..n), each starting a word (no letter before it); true if one occurs. */
 bool dlp_has_word(const char *s, size_t n, const char *const *words);
 
 #endif

@@ -18,14 +18,11 @@ struct dlp_seg {
 	size_t t0, t1;  /* text [t0, t1) */
 	uint64_t r0, r1; /* raw body [r0, r1) (string content without quotes) */
 	uint8_t kind;   /* enum dlp_json_kind, or DLP_SEG_RAW */
-	uint8_t flags;  /* DLP_SEG_PCT, DLP_SEG_INVIS */
 };
 #define DLP_SEG_RAW 3
-#define DLP_SEG_PCT 1u
-#define DLP_SEG_INVIS 2u
 
-/* A decoded view of part of the text (percent/invisible-normalised
- * segment, or a decoded base64 run). */
+/* A decoded view of part of the text (a window around percent escapes or
+ * invisible characters, normalised; or a decoded base64 run). */
 struct dlp_piece {
 	size_t v0, v1; /* view [v0, v1) */
 	size_t t0, t1; /* the text it came from */
@@ -47,6 +44,8 @@ struct dlp_worker {
 	size_t view_cap, map_cap, view_len;
 	struct dlp_piece *pieces;
 	size_t n_pieces, pieces_cap;
+	size_t *trig;      /* text offsets where a disguise was seen */
+	size_t n_trig, trig_cap;
 	size_t b64_budget; /* base64 bytes still allowed to decode */
 	struct dlp_hits hits, vhits;
 	char *out;         /* a redacted body being written */
