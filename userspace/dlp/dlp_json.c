@@ -163,6 +163,17 @@ static void unicode_escape(struct dlp_json *j, const struct dlp_json_ops *ops, v
 
 static void simple_escape(struct dlp_json *j, char c, const struct dlp_json_ops *ops, void *arg);
 
+#ifdef __SSE2__
+/* Bit i set when p[i] is '"' or '\\'. */
+static inline unsigned quote_backslash_mask(const char *p)
+{
+	__m128i x = _mm_loadu_si128((const __m128i *)p);
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+							_mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+}
+#endif
+
 /* What each simple escape stands for (0: none of them; taken as itself). */
 static const char unescape[256] = {
 	['"'] = '"', ['\\'] = '\\', ['/'] = '/', ['b'] = '\b', ['f'] = '\f', ['n'] = '\n',
@@ -181,14 +192,10 @@ static const char *string_fast(struct dlp_json *j, const char *p, const char *en
 
 	for (;;) {
 #ifdef __SSE2__
-		const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
-
 		while (end - p >= 16) {
-			__m128i x = _mm_loadu_si128((const __m128i *)p);
-			unsigned m = (unsigned)_mm_movemask_epi8(
-				_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, b)));
+			unsigned m = quote_backslash_mask(p);
 
-			_mm_storeu_si128((__m128i *)o, x);
+			_mm_storeu_si128((__m128i *)o, _mm_loadu_si128((const __m128i *)p));
 			if (m) {
 				unsigned k = (unsigned)__builtin_ctz(m);
 
@@ -256,12 +263,8 @@ static void simple_escape(struct dlp_json *j, char c, const struct dlp_json_ops 
 static const char *find_quote_or_backslash(const char *p, const char *end)
 {
 #ifdef __SSE2__
-	const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
-
 	while (end - p >= 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)p);
-		unsigned m = (unsigned)_mm_movemask_epi8(
-			_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, b)));
+		unsigned m = quote_backslash_mask(p);
 
 		if (m)
 			return p + __builtin_ctz(m);
