@@ -22,6 +22,8 @@ void dlp_chan_free(struct dlp_chan *c)
 
 bool dlp_chan_add(struct dlp_chan *c, const void *p, size_t n)
 {
+	if (!n)
+		return true;
 	if (!dlp_grow((void **)&c->buf, &c->cap, c->len + n, 1))
 		return false;
 	memcpy(c->buf + c->len, p, n);

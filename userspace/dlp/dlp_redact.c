@@ -7,7 +7,7 @@
 
 void dlp_buf_add(struct dlp_buf *b, const void *p, size_t n)
 {
-	if (b->nomem)
+	if (b->nomem || !n)
 		return;
 	if (b->len + n > b->cap) {
 		size_t ncap = b->cap ? b->cap : 256;

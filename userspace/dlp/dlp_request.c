@@ -255,7 +255,8 @@ static int build_views(struct dlp_worker *w, size_t hold)
 	w->b64_budget = DLP_B64_BUDGET;
 	if (w->nomem)
 		return -ENOMEM;
-	qsort(w->trig, w->n_trig, sizeof(*w->trig), size_cmp);
+	if (w->n_trig > 1)
+		qsort(w->trig, w->n_trig, sizeof(*w->trig), size_cmp);
 	for (size_t i = 0; i < w->n_trig; i++) {
 		size_t t = w->trig[i];
 		const struct dlp_seg *s = seg_at(w, t - 1);

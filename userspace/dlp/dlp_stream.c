@@ -35,6 +35,7 @@ struct sitem {
 	size_t id0, id1;   /* SSE: the last event id */
 	uint8_t kind;
 	bool closed;
+	bool lead_lf; /* SSE: starts with the LF of the last event's CRLF */
 };
 
 struct spiece {
@@ -71,6 +72,7 @@ struct dlp_stream {
 	bool in_number;
 	struct sse_parser sse; /* DLP_STREAM_SSE */
 	uint8_t ev_ch;         /* the channel of the token being read */
+	bool ev_lead_lf;       /* the event being read starts with a stray LF */
 	size_t ev_q0;
 	size_t ev_d0;          /* data-store offset of the event being read */
 	struct dlp_buf out, tmp;
@@ -92,6 +94,8 @@ static const char *const delta_keys[] = {
 
 static bool fifo_add(struct fifo *f, const void *src, size_t n)
 {
+	if (!n)
+		return true;
 	if (!dlp_grow((void **)&f->p, &f->cap, f->len + n, 1))
 		return false;
 	memcpy(f->p + f->len, src, n);
@@ -332,6 +336,7 @@ static void on_event(struct dlp_stream *s, const struct sse_event *ev, size_t ra
 		it = open_item(s, IT_SSE, s->ev_q0);
 		if (!it)
 			return;
+		it->lead_lf = s->ev_lead_lf;
 		s->ev_d0 = it->d0 = fifo_end(&s->data);
 		if (!fifo_add(&s->data, ev->data, ev->data_len)) {
 			s->err = -ENOMEM;
@@ -348,6 +353,7 @@ static void on_event(struct dlp_stream *s, const struct sse_event *ev, size_t ra
 		it->id1 = fifo_end(&s->data);
 	}
 	s->ev_q0 = raw_end;
+	s->ev_lead_lf = false;
 	if (json_start(ev->data, ev->data_len)) {
 		dlp_json_init(&j);
 		dlp_json_feed(&j, ev->data, ev->data_len, &ev_ops, s);
@@ -377,6 +383,12 @@ static int sse_in(struct dlp_stream *s, const char *in, size_t len, size_t q_sta
 {
 	size_t off = 0;
 
+	/* A read ended between the CR and LF that closed an event: the LF
+	 * opens the next event's bytes, and must stay if that one is
+	 * rewritten. */
+	if (len && in[0] == '\n' && s->sse.skip_lf && s->ev_q0 == q_start)
+		s->ev_lead_lf = true;
+
 	while (off < len) {
 		struct sse_event ev;
 		size_t used = 0;
@@ -387,7 +399,9 @@ static int sse_in(struct dlp_stream *s, const char *in, size_t len, size_t q_sta
 		off += used;
 		if (r != SSE_EVENT)
 			break;
-		on_event(s, &ev, q_start + off);
+		/* An event that ended with CR: its LF (if here) belongs to it,
+		 * so a rewritten event does not leave a CR behind. */
+		on_event(s, &ev, q_start + off + (s->sse.skip_lf && off < len && in[off] == '\n'));
 		if (s->err)
 			return s->err;
 	}
@@ -445,6 +459,8 @@ static void render_event(struct dlp_stream *s, const struct sitem *it)
 		pos = pc->r1;
 	}
 	dlp_buf_add(&s->tmp, fifo_at(&s->data, pos), it->d1 - pos);
+	if (it->lead_lf)
+		dlp_buf_add(&s->out, "\n", 1);
 	if (it->ty1 > it->ty0 && !(it->ty1 - it->ty0 == 7 &&
 				   !memcmp(fifo_at(&s->data, it->ty0), "message", 7))) {
 		dlp_buf_add(&s->out, "event: ", 7);
@@ -508,11 +524,13 @@ static void release(struct dlp_stream *s, bool final)
 			fifo_drop(&s->data, next->d0);
 		else if (!next)
 			fifo_drop(&s->data, fifo_end(&s->data));
-		memmove(s->pc, s->pc + (p_next - s->pc_base), (s->pc_base + s->pc_n - p_next) *
-								   sizeof(*s->pc));
+		if (s->pc)
+			memmove(s->pc, s->pc + (p_next - s->pc_base),
+				(s->pc_base + s->pc_n - p_next) * sizeof(*s->pc));
 		s->pc_n -= p_next - s->pc_base;
 		s->pc_base = p_next;
-		memmove(s->it, s->it + done, (s->it_n - done) * sizeof(*s->it));
+		if (s->it_n > done)
+			memmove(s->it, s->it + done, (s->it_n - done) * sizeof(*s->it));
 		s->it_n -= done;
 		s->it_base += done;
 	}
