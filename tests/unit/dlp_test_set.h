@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dlp_db.h"
 #include "policy_load.h"
 
 struct test_set {
@@ -64,6 +65,27 @@ static inline void test_set_free(struct test_set *ts)
 	pol_set_free(ts->set);
 	cfg_free(&ts->cfg);
 	memset(ts, 0, sizeof(*ts));
+}
+
+/* A group setup: the set and a worker; the loader's error on stderr. */
+static inline int test_set_with_worker(struct test_set *ts, const char *const *policies,
+				       struct dlp_worker **w)
+{
+	char err[512];
+
+	if (test_set_load(ts, policies, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	*w = dlp_worker_new();
+	return *w ? 0 : -1;
+}
+
+static inline int test_set_with_worker_free(struct test_set *ts, struct dlp_worker *w)
+{
+	dlp_worker_free(w);
+	test_set_free(ts);
+	return 0;
 }
 
 #endif

@@ -36,7 +36,6 @@ static int setup(void **state)
 		[P_MANY] = many,
 		[N_POL] = NULL,
 	};
-	char err[512];
 	size_t o = 0;
 
 	/* 17 custom rules that all match: more detectors than a record holds. */
@@ -45,19 +44,12 @@ static int setup(void **state)
 		o += (size_t)snprintf(many + o, sizeof(many) - o, "%s{\"name\": \"r%02d\", \"regex\": \"W%02d\"}",
 				      i ? "," : "", i, i);
 	snprintf(many + o, sizeof(many) - o, "]}}");
-	if (test_set_load(&ts, pols, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	w = dlp_worker_new();
-	return w ? 0 : -1;
+	return test_set_with_worker(&ts, pols, &w);
 }
 
 static int teardown(void **state)
 {
-	dlp_worker_free(w);
-	test_set_free(&ts);
-	return 0;
+	return test_set_with_worker_free(&ts, w);
 }
 
 static void scan(int pol, const char *ce, const char *body, size_t len, struct dlp_result *r)

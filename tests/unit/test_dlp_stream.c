@@ -33,21 +33,13 @@ static int setup(void **state)
 		[P_OFF] = "{\"dlp\": {\"action\": \"redact\"}}",
 		[N_POL] = NULL,
 	};
-	char err[512];
 
-	if (test_set_load(&ts, pols, err, sizeof(err))) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	w = dlp_worker_new();
-	return w ? 0 : -1;
+	return test_set_with_worker(&ts, pols, &w);
 }
 
 static int teardown(void **state)
 {
-	dlp_worker_free(w);
-	test_set_free(&ts);
-	return 0;
+	return test_set_with_worker_free(&ts, w);
 }
 
 struct run {
