@@ -101,7 +101,13 @@ static void test_open_matches(void **state)
 	assert_int_equal(scan(pem, false), 1);
 	assert_true(hits.v[0].flags & DLP_HIT_OPEN);
 	assert_true(hits.v[0].flags & DLP_HIT_OPEN_PEM);
-	assert_int_equal(scan(jwt, false), 1);
+	/* A JWT is open only once it is long (the window keeps a short one
+	 * whole, and a later scan decides with all of it). */
+	assert_int_equal(scan(jwt, false), 0);
+	char long_jwt[600];
+
+	snprintf(long_jwt, sizeof(long_jwt), "%s%0240d", jwt, 7);
+	assert_int_equal(scan(long_jwt, false), 1);
 	assert_true(hits.v[0].flags & DLP_HIT_OPEN);
 	assert_false(hits.v[0].flags & DLP_HIT_OPEN_PEM);
 	/* In a final buffer it ends where its material does. */

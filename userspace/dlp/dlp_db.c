@@ -290,7 +290,7 @@ int dlp_profile_scan(const struct dlp_profile *p, hs_scratch_t *scratch, struct 
 	e = hs_scan(p->hs, (const char *)s->t + from, (unsigned)(s->n - from), 0, scratch, on_match,
 		    &c);
 	if (e == HS_SUCCESS && !s->nomem)
-		dlp_digit_runs(s, from);
+		dlp_scan_digit_runs(s, from);
 	if (s->nomem)
 		return -ENOMEM;
 	return e == HS_SUCCESS ? 0 : -EIO;

@@ -147,7 +147,7 @@ static unsigned b64_mask16(const uint8_t *p)
 }
 #endif
 
-void dlp_b64_runs(const uint8_t *t, size_t n, dlp_b64_run_fn fn, void *arg)
+void dlp_b64_runs(const uint8_t *t, size_t n, dlp_run_fn fn, void *arg)
 {
 	size_t i = 0, run = 0; /* run: base64 bytes ending just before i */
 
@@ -180,6 +180,46 @@ void dlp_b64_runs(const uint8_t *t, size_t n, dlp_b64_run_fn fn, void *arg)
 	}
 	if (run >= DLP_B64_MIN_RUN)
 		fn(arg, n - run, n);
+}
+
+void dlp_digit_runs(const uint8_t *t, size_t n, size_t base, dlp_run_fn fn, void *arg)
+{
+	size_t i = 0, run = 0;
+
+#ifdef __SSE2__
+	/* Most blocks hold no digit, or lone ones: skipped whole. A block that
+	 * may hold or continue a run of four is walked byte by byte. */
+	const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(t + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_and_si128(_mm_cmpgt_epi8(x, lo), _mm_cmplt_epi8(x, hi)));
+
+		if (!run && !(m & (m >> 1) & (m >> 2) & (m >> 3)) && !(m & 0x8000))
+			continue;
+		for (unsigned k = 0; k < 16; k++) {
+			if (m >> k & 1) {
+				run++;
+				continue;
+			}
+			if (run >= 4)
+				fn(arg, base + i + k - run, base + i + k);
+			run = 0;
+		}
+	}
+#endif
+	for (; i < n; i++) {
+		if (t[i] >= '0' && t[i] <= '9') {
+			run++;
+			continue;
+		}
+		if (run >= 4)
+			fn(arg, base + i - run, base + i);
+		run = 0;
+	}
+	if (run >= 4)
+		fn(arg, base + n - run, base + n);
 }
 
 /* Is this decoded byte plausible in text? UTF-8 continuation and lead

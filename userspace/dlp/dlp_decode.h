@@ -6,6 +6,7 @@
  *     characters, which "ASCII smuggling" uses to hide text: tags map back
  *     to the ASCII they stand for, the rest are dropped;
  *   - long base64 runs: found in bulk, decoded only when the result is text.
+ * (And, for the digit detectors, runs of digits found in bulk.)
  *
  * The percent and invisible decoders keep a map from each output byte to
  * the offset of the input byte it came from (map[out_len] is the end), so a
@@ -44,8 +45,13 @@ size_t dlp_invisible_len(const uint8_t *s, size_t n);
 
 /* Calls fn for each run of at least DLP_B64_MIN_RUN base64 characters
  * (either alphabet, '=' padding included) in t[0..n). */
-typedef void (*dlp_b64_run_fn)(void *arg, size_t start, size_t end);
-void dlp_b64_runs(const uint8_t *t, size_t n, dlp_b64_run_fn fn, void *arg);
+typedef void (*dlp_run_fn)(void *arg, size_t start, size_t end);
+void dlp_b64_runs(const uint8_t *t, size_t n, dlp_run_fn fn, void *arg);
+
+/* Calls fn for each run of four or more ASCII digits in t[0..n), with
+ * offsets plus base. Text with a digit here and there (code) is skipped 16
+ * bytes at a time. */
+void dlp_digit_runs(const uint8_t *t, size_t n, size_t base, dlp_run_fn fn, void *arg);
 
 /* Decode a base64 run into out (cap bytes) if what it holds is text
  * (printable ASCII, whitespace, UTF-8), checked as it decodes so binary data

@@ -399,9 +399,13 @@ static bool b64url_char(int c)
 }
 
 /* header.payload.signature, base64url: the header decodes to a JSON object
- * with "alg", the payload starts a JSON object. In a stream, once that is
- * known and the token runs on past the buffer, the match is open until the
- * first character that cannot be in a JWT. */
+ * with "alg", the payload starts a JSON object. A token that long is one
+ * even without its signature: in a stream, a JWT that runs on past the
+ * buffer is taken as an open match (until the first character that cannot
+ * be in a JWT) once it is that long, and a whole buffer must say the same
+ * of it, whatever the reads were. */
+#define JWT_OPEN_AT 240
+
 void dlp_det_jwt(struct dlp_scan *s, size_t end)
 {
 	size_t a = end - 3, hx, px, sx;
@@ -420,16 +424,20 @@ void dlp_det_jwt(struct dlp_scan *s, size_t end)
 	if (dlp_b64_decode((const char *)s->t + hx + 1, 4, first, 3) != 3 || first[0] != '{')
 		return;
 	px = span(s, hx + 1, b64url_char, JWT_PAYLOAD_MAX);
-	if (!s->incomplete && dlp_at(s, px) == '.')
+	if (!s->incomplete && dlp_at(s, px) == '.') {
 		sx = span(s, px + 1, b64url_char, JWT_SIG_MAX);
-	else
-		sx = 0;
-	if (s->incomplete) {
-		s->incomplete = false;
-		dlp_hit(s, POL_DET_JWT, a, s->n, DLP_HIT_OPEN);
+		if (!s->incomplete) {
+			if (px - hx - 1 <= JWT_PAYLOAD_MAX && sx - px - 1 <= JWT_SIG_MAX)
+				dlp_hit(s, POL_DET_JWT, a, sx, 0);
+			return;
+		}
+	} else if (!s->incomplete) {
+		if (px - a >= JWT_OPEN_AT && px - hx - 1 <= JWT_PAYLOAD_MAX)
+			dlp_hit(s, POL_DET_JWT, a, px, 0); /* long enough without its signature */
 		return;
 	}
-	if (!sx || px - hx - 1 > JWT_PAYLOAD_MAX || sx - px - 1 > JWT_SIG_MAX)
-		return;
-	dlp_hit(s, POL_DET_JWT, a, sx, 0);
+	if (s->n - a < JWT_OPEN_AT)
+		return; /* not yet: a later scan sees more of it */
+	s->incomplete = false;
+	dlp_hit(s, POL_DET_JWT, a, s->n, DLP_HIT_OPEN);
 }

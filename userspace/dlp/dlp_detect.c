@@ -4,18 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include "dlp_decode.h"
 
 #define D(x) (1u << POL_DET_##x)
 
 const struct dlp_anchor_def dlp_anchors[DLP_A_COUNT] = {
 	[DLP_A_AT] = { "@", D(EMAIL) },
 	[DLP_A_PLUS] = { "\\+\\d", D(PHONE) },
-	/* Found by dlp_digit_runs, not Hyperscan: on text with digits here and
-	 * there (code) a four-digit class run cost Hyperscan more than every
-	 * other anchor together. */
+	/* Found by dlp_digit_runs (dlp_decode.c), not Hyperscan: on text with
+	 * digits here and there (code) a four-digit class run cost Hyperscan
+	 * more than every other anchor together. */
 	[DLP_A_DIGITS] = { NULL, D(CREDIT_CARD) | D(US_SSN) | D(PHONE) | D(IBAN) },
 	[DLP_A_DOTTED] = { "\\d\\.\\d{1,3}\\.\\d", D(IPV4) },
 	[DLP_A_AKIA] = { "(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA|ASCA)[A-Z0-9]{16}",
@@ -124,47 +122,17 @@ void dlp_detect_anchor(struct dlp_scan *s, enum dlp_anchor a, size_t end)
 	}
 }
 
-void dlp_digit_runs(struct dlp_scan *s, size_t from)
+static void on_digit_run(void *arg, size_t start, size_t end)
 {
-	const uint8_t *t = s->t;
-	size_t i = from, run = 0;
+	(void)start;
+	dlp_detect_anchor(arg, DLP_A_DIGITS, end);
+}
 
-	if (!(s->detectors & dlp_anchors[DLP_A_DIGITS].detectors))
+void dlp_scan_digit_runs(struct dlp_scan *s, size_t from)
+{
+	if (!(s->detectors & dlp_anchors[DLP_A_DIGITS].detectors) || from >= s->n)
 		return;
-#ifdef __SSE2__
-	/* Most blocks hold no digit, or lone ones: skipped whole. A block that
-	 * may hold or continue a run of four is walked byte by byte. */
-	const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
-
-	for (; i + 16 <= s->n; i += 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(t + i));
-		unsigned m = (unsigned)_mm_movemask_epi8(
-			_mm_and_si128(_mm_cmpgt_epi8(x, lo), _mm_cmplt_epi8(x, hi)));
-
-		if (!run && !(m & (m >> 1) & (m >> 2) & (m >> 3)) && !(m & 0x8000))
-			continue;
-		for (unsigned k = 0; k < 16; k++) {
-			if (m >> k & 1) {
-				run++;
-				continue;
-			}
-			if (run >= 4)
-				dlp_detect_anchor(s, DLP_A_DIGITS, i + k);
-			run = 0;
-		}
-	}
-#endif
-	for (; i < s->n; i++) {
-		if (dlp_is_digit(t[i])) {
-			run++;
-			continue;
-		}
-		if (run >= 4)
-			dlp_detect_anchor(s, DLP_A_DIGITS, i);
-		run = 0;
-	}
-	if (run >= 4)
-		dlp_detect_anchor(s, DLP_A_DIGITS, s->n);
+	dlp_digit_runs(s->t + from, s->n - from, from, on_digit_run, s);
 }
 
 static int by_det_start(const void *x, const void *y)

@@ -48,7 +48,7 @@ enum dlp_anchor {
 
 struct dlp_anchor_def {
 	const char *regex;  /* Hyperscan, no start-of-match flag; NULL: found
-			     * by code (dlp_digit_runs) */
+			     * by code (dlp_scan_digit_runs) */
 	uint32_t detectors; /* 1u << enum pol_detector using it; 0 = a trigger */
 };
 extern const struct dlp_anchor_def dlp_anchors[DLP_A_COUNT];
@@ -103,7 +103,7 @@ void dlp_detect_anchor(struct dlp_scan *s, enum dlp_anchor a, size_t end);
 /* The DLP_A_DIGITS anchor: every run of four or more digits in
  * t[from, n), handled at its end (when a detector that reads digit groups
  * is enabled). */
-void dlp_digit_runs(struct dlp_scan *s, size_t from);
+void dlp_scan_digit_runs(struct dlp_scan *s, size_t from);
 
 /* Record a hit (ignored when the handler ran out of buffer). */
 void dlp_hit(struct dlp_scan *s, unsigned det, size_t start, size_t end, unsigned flags);

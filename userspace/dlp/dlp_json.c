@@ -227,9 +227,12 @@ special:
 			break;
 		int h0 = dlp_hex_value((unsigned char)p[2]), h1 = dlp_hex_value((unsigned char)p[3]),
 		    h2 = dlp_hex_value((unsigned char)p[4]), h3 = dlp_hex_value((unsigned char)p[5]);
-		uint32_t cp = (uint32_t)(h0 << 12 | h1 << 8 | h2 << 4 | h3);
+		uint32_t cp;
 
-		if ((h0 | h1 | h2 | h3) < 0 || (cp >= 0xD800 && cp <= 0xDFFF))
+		if ((h0 | h1 | h2 | h3) < 0)
+			break;
+		cp = (uint32_t)(h0 << 12 | h1 << 8 | h2 << 4 | h3);
+		if (cp >= 0xD800 && cp <= 0xDFFF)
 			break;
 		if (cp < 0x80) {
 			*o++ = (uint8_t)cp;
@@ -281,9 +284,10 @@ static void open_container(struct dlp_json *j, bool array)
 	uint64_t vp = dlp_json_value_path(j);
 
 	if (j->depth >= DLP_JSON_DEPTH) {
-		/* Paths stop here; a body this deep is not a provider request. */
-		j->not_json = true;
+		/* Paths stop here (the strings are still read); the pipeline's
+		 * strict parse refuses bodies this deep anyway. */
 		j->depth++;
+		j->expect_key = false;
 		return;
 	}
 	j->depth++;
@@ -361,9 +365,9 @@ void dlp_json_feed(struct dlp_json *j, const char *buf, size_t len, const struct
 				 * from an encoder that escapes it) likewise. */
 				int a = dlp_hex_value((unsigned char)p[2]), b = dlp_hex_value((unsigned char)p[3]),
 				    c = dlp_hex_value((unsigned char)p[4]), d = dlp_hex_value((unsigned char)p[5]);
-				uint32_t cp = (uint32_t)(a << 12 | b << 8 | c << 4 | d);
+				uint32_t cp = (a | b | c | d) < 0 ? 0xD800 : (uint32_t)(a << 12 | b << 8 | c << 4 | d);
 
-				if ((a | b | c | d) >= 0 && (cp < 0xD800 || cp > 0xDFFF)) {
+				if (cp < 0xD800 || cp > 0xDFFF) {
 					j->off += 6;
 					emit_cp(j, cp, ops, arg);
 					p += 6;

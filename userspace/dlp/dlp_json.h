@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DLP_JSON_DEPTH 64   /* nesting tracked for paths; deeper is not_json */
+#define DLP_JSON_DEPTH 64   /* nesting tracked for paths (deeper strings are still read) */
 #define DLP_JSON_KEY_KEEP 32 /* bytes of the current key kept for its name */
 #define DLP_JSON_SINK_SLACK 16
 

@@ -22,7 +22,9 @@
 #define CH_MISC 0
 #define CH_DELTA 1
 #define CH_N 2
-#define DLP_SSE_MAX_EVENT (1u << 20)
+/* Data of one SSE event: a provider's events are a few KiB; a larger one
+ * cannot be scanned and fails the stream (cut, never passed unscanned). */
+#define DLP_SSE_MAX_EVENT (256u << 10)
 #define PIECE_TEXT 3 /* a piece of plain text (not JSON) */
 
 enum { IT_RAW, IT_STR, IT_SSE };
