@@ -182,7 +182,7 @@ static int df_result(struct pl_request *rq, struct dlp_filter *f, int rc, const 
 			 strerror(-rc));
 		return rc;
 	}
-	return buf_append(out, o, n, SIZE_MAX);
+	return n ? buf_append(out, o, n, SIZE_MAX) : 0;
 }
 
 static int df_feed(struct pl_request *rq, void *st, const char *in, size_t n, struct buf *out)
