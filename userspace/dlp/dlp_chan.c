@@ -152,7 +152,10 @@ int dlp_chan_scan(struct dlp_chan *c, const struct dlp_profile *prof, hs_scratch
 			continue;
 		if (!dlp_grow((void **)&c->acc, &c->cap_acc, c->n_acc + 1, sizeof(*c->acc)))
 			return -ENOMEM;
-		c->acc[c->n_acc++] = (struct dlp_accepted){ h->det, a, b };
+		/* An open match's end is not known yet: it is known by its start
+		 * (found again there by later scans), not by the text so far. */
+		c->acc[c->n_acc++] = (struct dlp_accepted){ h->det, a,
+							    h->flags & DLP_HIT_OPEN ? a + 1 : b };
 		(*sink->matches)++;
 		dlp_finding_add(sink->findings, sink->n_findings, sink->p, h->det, RR_WHERE_RESPONSE);
 		act = dlp_det_action(sink->p, h->det);

@@ -54,7 +54,9 @@ static inline size_t dlp_chan_end(const struct dlp_chan *c)
 /* Bytes at channel offset off (which must still be held). */
 static inline const uint8_t *dlp_chan_text(const struct dlp_chan *c, size_t off)
 {
-	return c->buf + (off - c->base);
+	static const uint8_t none[1];
+
+	return c->buf ? c->buf + (off - c->base) : none; /* nothing added yet */
 }
 
 void dlp_chan_free(struct dlp_chan *c);

@@ -107,7 +107,9 @@ static bool fifo_add(struct fifo *f, const void *src, size_t n)
 
 static const uint8_t *fifo_at(const struct fifo *f, size_t abs)
 {
-	return f->p + (abs - f->base);
+	static const uint8_t none[1];
+
+	return f->p ? f->p + (abs - f->base) : none; /* nothing held yet */
 }
 
 static size_t fifo_end(const struct fifo *f)
