@@ -128,48 +128,12 @@ static const uint8_t b64_class[256] = {
 	['-'] = 1, ['_'] = 1, ['='] = 1,
 };
 
-#ifdef __SSE2__
-/* Bit i set when p[i] is a base64 character. Signed byte compares: bytes
- * >= 0x80 are negative and fall outside every range. */
-static unsigned b64_mask16(const uint8_t *p)
+/* The exact base64 runs of t[a, b), by table. */
+static void b64_exact(const uint8_t *t, size_t a, size_t b, dlp_run_fn fn, void *arg)
 {
-	__m128i x = _mm_loadu_si128((const __m128i *)p);
-#define IN(lo, hi) _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8((char)((lo) - 1))), \
-				 _mm_cmplt_epi8(x, _mm_set1_epi8((char)((hi) + 1))))
-	__m128i m = _mm_or_si128(_mm_or_si128(IN('A', 'Z'), IN('a', 'z')), IN('0', '9'));
-#undef IN
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('+')));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('/')));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('_')));
-	m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('=')));
-	return (unsigned)_mm_movemask_epi8(m);
-}
-#endif
+	size_t run = 0;
 
-void dlp_b64_runs(const uint8_t *t, size_t n, dlp_run_fn fn, void *arg)
-{
-	size_t i = 0, run = 0; /* run: base64 bytes ending just before i */
-
-#ifdef __SSE2__
-	/* A run of 16 or more cannot fit strictly inside one 16-byte block (it
-	 * would need a non-base64 byte on each side), so each block only
-	 * extends or ends the run entering it and starts the one leaving it. */
-	for (; i + 16 <= n; i += 16) {
-		unsigned m = b64_mask16(t + i);
-
-		if (m == 0xFFFF) {
-			run += 16;
-			continue;
-		}
-		unsigned head = (unsigned)__builtin_ctz(~m); /* ones at the low end */
-		if (run + head >= DLP_B64_MIN_RUN)
-			fn(arg, i - run, i + head);
-		/* ones at the high end start the next run */
-		run = (unsigned)__builtin_clz(~(m << 16));
-	}
-#endif
-	for (; i < n; i++) {
+	for (size_t i = a; i < b; i++) {
 		if (b64_class[t[i]]) {
 			run++;
 			continue;
@@ -179,32 +143,76 @@ void dlp_b64_runs(const uint8_t *t, size_t n, dlp_run_fn fn, void *arg)
 		run = 0;
 	}
 	if (run >= DLP_B64_MIN_RUN)
-		fn(arg, n - run, n);
+		fn(arg, b - run, b);
+}
+
+void dlp_b64_runs(const uint8_t *t, size_t n, dlp_run_fn fn, void *arg)
+{
+#ifdef __SSE2__
+	/* Base64 characters all lie in '+'..'z'. A run of 16 or more of that
+	 * wider class is a candidate, read exactly by table; text (spaces
+	 * every few bytes) and most code have none, and this costs a compare
+	 * pair per 16 bytes. A run of 16 cannot fit strictly inside a 16-byte
+	 * block (it needs an outsider on each side), so each block only
+	 * extends or ends the run entering it and starts the one leaving it. */
+	const __m128i lo = _mm_set1_epi8('+' - 1), hi = _mm_set1_epi8('z' + 1);
+	size_t i = 0, run = 0; /* run: candidate bytes ending just before i */
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(t + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_and_si128(_mm_cmpgt_epi8(x, lo), _mm_cmplt_epi8(x, hi)));
+		unsigned head;
+
+		if (m == 0xFFFF) {
+			run += 16;
+			continue;
+		}
+		head = (unsigned)__builtin_ctz(~m); /* ones at the low end */
+		if (run + head >= DLP_B64_MIN_RUN)
+			b64_exact(t, i - run, i + head, fn, arg);
+		/* ones at the high end start the next run */
+		run = (unsigned)__builtin_clz(~(m << 16));
+	}
+	b64_exact(t, i - run, n, fn, arg);
+#else
+	b64_exact(t, 0, n, fn, arg);
+#endif
 }
 
 void dlp_digit_runs(const uint8_t *t, size_t n, size_t base, dlp_run_fn fn, void *arg)
 {
-	size_t i = 0, run = 0;
+	size_t i = 0, run = 0; /* run: digits ending just before i */
 
 #ifdef __SSE2__
-	/* Most blocks hold no digit, or lone ones: skipped whole. A block that
-	 * may hold or continue a run of four is walked byte by byte. */
+	/* Per 16-byte block, from the digit bit mask: the runs that end in it
+	 * (a one followed by a zero), each measured back to the zero before it
+	 * or, reaching the block's start, on from the run carried in. */
 	const __m128i lo = _mm_set1_epi8('0' - 1), hi = _mm_set1_epi8('9' + 1);
 
 	for (; i + 16 <= n; i += 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(t + i));
 		unsigned m = (unsigned)_mm_movemask_epi8(
 			_mm_and_si128(_mm_cmpgt_epi8(x, lo), _mm_cmplt_epi8(x, hi)));
+		unsigned ends = m & ~(m >> 1) & 0x7FFF; /* last digits of runs that end inside */
 
-		if (!run && !(m & (m >> 1) & (m >> 2) & (m >> 3)) && !(m & 0x8000))
-			continue;
-		for (unsigned k = 0; k < 16; k++) {
-			if (m >> k & 1) {
-				run++;
-				continue;
-			}
-			if (run >= 4)
-				fn(arg, base + i + k - run, base + i + k);
+		if (!(m & 1) && run >= 4)
+			fn(arg, base + i - run, base + i);
+		while (ends) {
+			unsigned e = (unsigned)__builtin_ctz(ends), below = ~m & ((1u << e) - 1);
+			size_t len = below ? e - (31u - (unsigned)__builtin_clz(below))
+					   : e + 1 + run;
+
+			if (len >= 4)
+				fn(arg, base + i + e + 1 - len, base + i + e + 1);
+			ends &= ends - 1;
+		}
+		/* the run leaving the block */
+		if (m & 0x8000) {
+			unsigned lead = (unsigned)__builtin_clz(~(m << 16));
+
+			run = lead == 16 ? run + 16 : lead;
+		} else {
 			run = 0;
 		}
 	}
