@@ -93,31 +93,37 @@ static void emit(struct dlp_json *j, const char *p, size_t n, const struct dlp_j
 	}
 }
 
+/* cp as UTF-8 into u (room for 4); returns the length. */
+static size_t utf8_put(uint32_t cp, uint8_t *u)
+{
+	if (cp < 0x80) {
+		u[0] = (uint8_t)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		u[0] = (uint8_t)(0xC0 | cp >> 6);
+		u[1] = (uint8_t)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		u[0] = (uint8_t)(0xE0 | cp >> 12);
+		u[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+		u[2] = (uint8_t)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	u[0] = (uint8_t)(0xF0 | cp >> 18);
+	u[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
+	u[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+	u[3] = (uint8_t)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
 static void emit_cp(struct dlp_json *j, uint32_t cp, const struct dlp_json_ops *ops, void *arg)
 {
-	char u[4];
-	size_t n;
+	uint8_t u[4];
+	size_t n = utf8_put(cp, u);
 
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | cp >> 12);
-		u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		n = 3;
-	} else {
-		u[0] = (char)(0xF0 | cp >> 18);
-		u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-		u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		n = 4;
-	}
-	emit(j, u, n, ops, arg);
+	emit(j, (const char *)u, n, ops, arg);
 }
 
 #define REPLACEMENT 0xFFFD
@@ -234,16 +240,7 @@ special:
 		cp = (uint32_t)(h0 << 12 | h1 << 8 | h2 << 4 | h3);
 		if (cp >= 0xD800 && cp <= 0xDFFF)
 			break;
-		if (cp < 0x80) {
-			*o++ = (uint8_t)cp;
-		} else if (cp < 0x800) {
-			*o++ = (uint8_t)(0xC0 | cp >> 6);
-			*o++ = (uint8_t)(0x80 | (cp & 0x3F));
-		} else {
-			*o++ = (uint8_t)(0xE0 | cp >> 12);
-			*o++ = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-			*o++ = (uint8_t)(0x80 | (cp & 0x3F));
-		}
+		o += utf8_put(cp, o);
 		p += 6;
 	}
 	j->sink_len = (size_t)(o - j->sink);
