@@ -2,7 +2,8 @@
 #
 #   make          build BPF objects, skeletons, build/aigwd and build/aigwctl
 #   make run      build and run the daemon in the foreground with the repo's config
-#   make test     build and run every test (unit, sanitizer unit, fuzz smoke, e2e)
+#   make test     build and run every test (unit, sanitizer unit, DLP corpus, fuzz
+#                 smoke, e2e)
 #   make bench    benchmarks (not tests)
 #   make fuzz     long fuzzing runs (FUZZ_SECONDS per target)
 #   make deps     install missing Debian packages (idempotent; called by the above)
@@ -91,7 +92,8 @@ PAGE_INC := $(GEN)/status_page.inc
 
 .SECONDARY:
 
-.PHONY: FORCE all deps install uninstall packaging demo e2e-deps run test unit unit-san bpf-test fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
+.PHONY: FORCE all deps install uninstall packaging demo e2e-deps run test unit unit-san bpf-test \
+	dlp-corpus fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
 
 all: $(BUILD)/aigwd $(BUILD)/aigwctl
 
@@ -178,6 +180,17 @@ $(BUILD)/san/tests/%: tests/unit/%.c $(SAN_LIB)
 	@echo "  TESTSAN $@"
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN_FLAGS) -Itests/unit $< $(SAN_LIB) $(LDLIBS) -lcmocka -o $@
 
+# The DLP corpus: precision and recall per detector (tests/dlp/dlp_corpus.c).
+DLP_CORPUS := $(BUILD)/tests/dlp_corpus
+
+$(DLP_CORPUS): tests/dlp/dlp_corpus.c $(LIB)
+	@mkdir -p $(@D)
+	@echo "  TEST    $@"
+	$(Q)$(CC) $(CFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+dlp-corpus: $(DLP_CORPUS)
+	$(Q)$(DLP_CORPUS) tests/dlp/corpus
+
 unit: $(UNIT_BINS)
 	$(Q)tests/run_suite.sh unit $(UNIT_BINS)
 
@@ -242,7 +255,7 @@ $(SAN_AIGWD): userspace/aigwd.c $(SAN_LIB)
 e2e-asan: all $(SAN_AIGWD) $(NODE_STAMP)
 	$(Q)tests/e2e/run_asan.sh
 
-test: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(FUZZ_BINS) $(SAN_AIGWD)
+test: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(DLP_CORPUS) $(FUZZ_BINS) $(SAN_AIGWD)
 	$(Q)tests/run_all.sh
 
 # --- install ---------------------------------------------------------------

@@ -4,7 +4,8 @@
 #   (a) through aigwd, intercepted in a pinned cgroup (terminate mode);
 #   (b) through nginx as a TLS-terminating reverse proxy with verified
 #       upstream TLS (the same two TLS legs);
-#   (c) straight to the fake provider (nginx returning a fixed body).
+#   (c) straight to the fake provider (nginx returning a fixed body);
+#   (a) again with DLP on (every detector, action log), beside (a).
 # At 1 and 16 connections: requests/s, p50, p99, the latency each proxy adds
 # over (c), and the ratios gateway/nginx. Loopback only; everything it starts
 # or creates is removed on exit.
@@ -22,7 +23,8 @@ bh_setup() {
 	BH_PORT=${BH_PORT:-27443}
 	BH_PROXY_PORT=${BH_PROXY_PORT:-18443}
 	BH_PIDS=()
-	mkdir -p "$BH_CG2/$BH_CGROOT/A" "$BH_CG2/$BH_CGROOT/B" "$BH_TMP/cfg/policies" "$BH_TMP/nginx"
+	mkdir -p "$BH_CG2/$BH_CGROOT/A" "$BH_CG2/$BH_CGROOT/B" "$BH_CG2/$BH_CGROOT/C" \
+		"$BH_TMP/cfg/policies" "$BH_TMP/nginx"
 	# PKI: the fake provider's CA and its certificate for api.openai.com.
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$BH_TMP/ca.key" \
 		-out "$BH_TMP/ca.crt" -days 1 -subj "/CN=aigw bench CA" \
@@ -64,6 +66,10 @@ JSON
  "quota": {"token_budget": 1000000000000, "window": "month", "requests_per_minute": 1000000,
            "tokens_per_minute": 1000000000}}
 JSON
+	# The same on C, with DLP on too (every detector; log, so every request
+	# goes through): what DLP adds to a request.
+	sed -e "s|\"$BH_CGROOT/A\"|\"$BH_CGROOT/C\"|" -e 's|^ "limits"| "dlp": {"action": "log"},\n "limits"|' \
+		"$BH_TMP/cfg/policies/bench.json" > "$BH_TMP/cfg/policies/bench-dlp.json"
 	"$BH_REPO/build/aigwd" --config "$BH_TMP/cfg" > "$BH_TMP/aigwd.log" 2>&1 &
 	BH_PIDS+=($!)
 	for _ in $(seq 100); do grep -q ' ready pid=' "$BH_TMP/aigwd.log" && return 0; sleep 0.1; done
@@ -122,7 +128,8 @@ bh_teardown() {
 	for p in "${BH_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	[ -f "$BH_TMP/cfg/aigw.json" ] && "$BH_REPO/build/aigwd" --config "$BH_TMP/cfg" --cleanup >/dev/null 2>&1
 	sleep 0.2
-	rmdir "$BH_CG2/$BH_CGROOT/A" "$BH_CG2/$BH_CGROOT/B" "$BH_CG2/$BH_CGROOT" 2>/dev/null
+	rmdir "$BH_CG2/$BH_CGROOT/A" "$BH_CG2/$BH_CGROOT/B" "$BH_CG2/$BH_CGROOT/C" "$BH_CG2/$BH_CGROOT" \
+		2>/dev/null
 	rm -rf "$BH_TMP"
 	BH_TMP=
 }
@@ -184,14 +191,19 @@ bench_http() {
 	bh_wrk A "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions 4 >/dev/null
 	local c res
 	for c in 1 16; do
-		local g n d
+		local g n d l
 		g=($(bh_wrk A "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
+		l=($(bh_wrk C "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
 		n=($(bh_wrk B "$BH_TMP/hosts.proxy" "https://api.openai.com:$BH_PROXY_PORT/v1/chat/completions" "$c"))
 		d=($(bh_wrk B "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
 		printf '\n%d connection(s)          req/s    p50 us    p99 us   added p50 us  errors\n' "$c"
 		printf '  (a) aigw gateway   %9s %9s %9s %14s %7s\n' "${g[0]}" "${g[1]}" "${g[2]}" "$(( g[1] - d[1] ))" "${g[3]}"
 		printf '  (b) nginx proxy    %9s %9s %9s %14s %7s\n' "${n[0]}" "${n[1]}" "${n[2]}" "$(( n[1] - d[1] ))" "${n[3]}"
 		printf '  (c) direct         %9s %9s %9s %14s %7s\n' "${d[0]}" "${d[1]}" "${d[2]}" "-" "${d[3]}"
+		printf '  (a) + DLP          %9s %9s %9s %14s %7s\n' "${l[0]}" "${l[1]}" "${l[2]}" "$(( l[1] - d[1] ))" "${l[3]}"
+		awk -v g="${g[0]}" -v l="${l[0]}" -v gp="${g[1]}" -v lp="${l[1]}" 'BEGIN {
+			printf "  DLP on/off: throughput %+.1f%%, p50 %+.1f%% (aim: within 5%%)\n",
+				(g ? (l - g) * 100 / g : 0), (gp ? (lp - gp) * 100 / gp : 0) }'
 		awk -v g="${g[0]}" -v n="${n[0]}" -v ga="$(( g[1] - d[1] ))" -v na="$(( n[1] - d[1] ))" 'BEGIN {
 			printf "  gateway/nginx: throughput %.2fx, added p50 %.2fx\n", (n ? g/n : 0), (na > 0 ? ga/na : 0) }'
 	done

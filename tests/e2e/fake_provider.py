@@ -13,7 +13,10 @@ Endpoints (OpenAI-shaped unless said):
                                      "stream": an SSE stream of N bytes, fast;
                                      with
                                      "stream": true, SSE chunks spaced by
-                                     X-Fake-Delay-Ms (default 50) ms
+                                     X-Fake-Delay-Ms (default 50) ms;
+                                     X-Fake-Text: the answer's text (JSON and
+                                     stream), cut into X-Fake-Piece (default 5)
+                                     character deltas when streamed
   anything else                      404 in OpenAI's error shape
 Prints "ready" on stdout once listening.
 """
@@ -105,8 +108,12 @@ class Handler(BaseHTTPRequestHandler):
             return self._stall_after_head()
         if req.get("stream") and self.headers.get("X-Fake-Stream-Bytes"):
             return self._big_stream(req, int(self.headers["X-Fake-Stream-Bytes"]))
+        text = self.headers.get("X-Fake-Text")
         if not req.get("stream"):
             out = dict(COMPLETION, model=req.get("model", COMPLETION["model"]))
+            if text is not None:
+                out["choices"] = [{"index": 0, "message": {"role": "assistant", "content": text},
+                                   "finish_reason": "stop"}]
             if self.headers.get("X-Fake-Usage"):
                 # "IN,OUT": a response that reports this many tokens
                 tin, tout = (int(x) for x in self.headers["X-Fake-Usage"].split(","))
@@ -130,6 +137,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         words = ["Hello", " from", " the", " fake", " provider", "."]
+        if text is not None:
+            piece = int(self.headers.get("X-Fake-Piece") or 5)
+            words = [text[i:i + piece] for i in range(0, len(text), piece)]
         for i, w in enumerate(words):
             chunk = {"id": "chatcmpl-fake1", "object": "chat.completion.chunk", "created": 1700000000,
                      "model": req.get("model", "gpt-4o-mini"),

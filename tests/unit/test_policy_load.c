@@ -180,8 +180,13 @@ static void test_repo_policies(void **state)
 	assert_true(pol_model_allowed(strict, "gemini-2.5-pro"));
 	assert_false(pol_model_allowed(strict, "o3"));
 	assert_false(pol_model_allowed(strict, "gpt-4o-audio-preview"));
-	/* Shipped examples use only what is enforced. */
-	assert_false(strict->dlp.enabled);
+	/* DLP blocks cards, SSNs, IBANs and every kind of key. */
+	assert_true(strict->dlp.enabled);
+	assert_int_equal(strict->dlp.action, POL_DLP_BLOCK);
+	assert_true(strict->dlp.detectors & (1u << POL_DET_CREDIT_CARD));
+	assert_true(strict->dlp.detectors & (1u << POL_DET_OPENAI_KEY));
+	assert_false(strict->dlp.detectors & (1u << POL_DET_EMAIL));
+	assert_non_null(set->dlp);
 	assert_int_equal(strict->quota.token_budget, 2000000);
 	assert_int_equal(strict->quota.window, POL_WINDOW_DAY);
 	assert_true(strict->quota.connects_per_second == 20.0);
@@ -196,7 +201,11 @@ static void test_repo_policies(void **state)
 	assert_int_equal(team->n_cgroups, 0);
 	assert_int_equal(team->n_routes, 0);
 	assert_int_equal(team->auth.n_inject, 0);
-	assert_false(team->dlp.enabled);
+	assert_true(team->dlp.enabled);
+	assert_int_equal(team->dlp.det_action[POL_DET_EMAIL], POL_DLP_REDACT);
+	assert_int_equal(team->dlp.det_action[POL_DET_PRIVATE_KEY], POL_DLP_BLOCK);
+	assert_int_equal(team->dlp.custom[0].action, POL_DLP_LOG);
+	assert_true(team->dlp.scan_responses);
 	assert_int_equal(team->limits.max_tokens_action, POL_MAX_TOKENS_CLAMP);
 	assert_true(team->audit.enabled);
 	assert_false(team->audit.log_bodies);
@@ -228,7 +237,6 @@ static void test_unenforced_refused(void **state)
 		  "$.dlp.action: must be one of \"block\", \"redact\", \"log\"" },
 	};
 	const char *cases[][2] = {
-		{ "{\"dlp\": {\"action\": \"block\", \"detectors\": [\"jwt\"]}}", "$.dlp" },
 		{ "{\"routes\": [{\"targets\": [{\"provider\": \"openai\"}]}]}", "$.routes" },
 		{ "{\"auth\": {\"strip_client_key\": true}}", "$.auth" },
 		{ "{\"audit\": {\"log_bodies\": false}}", "$.audit.log_bodies" },
@@ -242,8 +250,9 @@ static void test_unenforced_refused(void **state)
 		expect_err(cases[i][0], want);
 	}
 	RUN(precise);
-	/* What is enforced still loads. */
+	/* What is enforced still loads: DLP is. */
 	pol_set_free(load_text("{\"audit\": {\"enabled\": false}}"));
+	pol_set_free(load_text("{\"dlp\": {\"action\": \"block\", \"detectors\": [\"jwt\"]}}"));
 	pol_refuse_unenforced = false;
 }
 
@@ -300,9 +309,11 @@ static void test_defaults(void **state)
 	assert_true(p->quota.connects_per_second == 2.5);
 	assert_int_equal(p->quota.burst, 3); /* ceil(rate) */
 	assert_true(p->dlp.enabled);
-	assert_int_equal(p->dlp.detectors, 0);
+	assert_int_equal(p->dlp.detectors, POL_DET_ALL); /* absent: every built-in */
+	assert_int_equal(p->dlp.det_action[POL_DET_JWT], POL_DLP_REDACT);
 	assert_false(p->dlp.scan_responses);
 	assert_int_equal(p->dlp.custom[0].action, POL_DLP_REDACT); /* the section's */
+	assert_non_null(set->dlp); /* compiled with the set */
 	assert_string_equal(p->dlp.custom[0].regex, "ab+c");
 	assert_true(p->audit.enabled);
 	assert_true(p->audit.log_bodies);
@@ -327,10 +338,13 @@ static void test_all_values(void **state)
 		"            \"tokens_per_minute\": 1000, \"reject_over_budget_max_tokens\": true},"
 		" \"dlp\": {\"action\": \"log\", \"scan_responses\": true,"
 		"          \"detectors\": [\"email\", \"credit_card\", \"us_ssn\", \"iban\", \"phone\","
-		"                          \"ipv4\", \"aws_access_key\", \"github_token\", \"openai_key\","
-		"                          \"anthropic_key\", \"private_key\", \"jwt\"],"
+		"                          \"ipv4\", \"aws_access_key\", \"aws_secret_key\","
+		"                          \"google_api_key\", \"github_token\", \"slack_token\","
+		"                          \"stripe_key\", \"openai_key\", \"anthropic_key\","
+		"                          \"private_key\", \"jwt\"],"
+		"          \"actions\": {\"email\": \"redact\", \"jwt\": \"block\", \"doc\": \"redact\"},"
 		"          \"custom\": [{\"name\": \"proj\", \"regex\": \"PRJ-[0-9]{6}\","
-		"                      \"action\": \"block\"}]},"
+		"                      \"action\": \"block\"}, {\"name\": \"doc\", \"regex\": \"DOC-[0-9]+\"}]},"
 		" \"routes\": [{\"match\": {\"model\": \"gpt-4o*\", \"provider\": \"openai\"},"
 		"               \"targets\": [{\"provider\": \"openai\", \"weight\": 1000},"
 		"                             {\"provider\": \"anthropic\", \"model\": \"claude-x\","
@@ -367,6 +381,10 @@ static void test_all_values(void **state)
 	assert_int_equal(p->dlp.detectors, (1u << POL_DET_COUNT) - 1);
 	assert_true(p->dlp.scan_responses);
 	assert_int_equal(p->dlp.custom[0].action, POL_DLP_BLOCK);
+	assert_int_equal(p->dlp.custom[1].action, POL_DLP_REDACT); /* from "actions" */
+	assert_int_equal(p->dlp.det_action[POL_DET_EMAIL], POL_DLP_REDACT);
+	assert_int_equal(p->dlp.det_action[POL_DET_JWT], POL_DLP_BLOCK);
+	assert_int_equal(p->dlp.det_action[POL_DET_IBAN], POL_DLP_LOG); /* the section's */
 	assert_int_equal(p->routes[0].retries, 0);
 	assert_int_equal(p->routes[0].timeout_ms, 30000);
 	assert_string_equal(p->routes[0].match_provider, "openai");
@@ -405,7 +423,7 @@ static void test_unknown_keys(void **state)
 		  "\"connects_per_second\", \"burst\", \"requests_per_minute\", "
 		  "\"tokens_per_minute\", \"reject_over_budget_max_tokens\")" },
 		{ "{\"dlp\": {\"detectors\": [\"email\"], \"mode\": \"block\"}}",
-		  "$.dlp.mode: unknown key (expected one of \"action\", \"detectors\", \"custom\", "
+		  "$.dlp.mode: unknown key (expected one of \"action\", \"detectors\", \"actions\", \"custom\", "
 		  "\"scan_responses\")" },
 		{ "{\"dlp\": {\"custom\": [{\"name\": \"a\", \"regex\": \"b\", \"flags\": 1}]}}",
 		  "$.dlp.custom[0].flags: unknown key (expected one of \"name\", \"regex\", "
@@ -558,8 +576,9 @@ static void test_enums(void **state)
 		{ "{\"dlp\": {\"custom\": [{\"name\": \"x\", \"regex\": \"y\", \"action\": \"mask\"}]}}",
 		  "$.dlp.custom[0].action: must be one of \"block\", \"redact\", \"log\"" },
 		{ "{\"dlp\": {\"detectors\": [\"email\", \"ssn\"]}}",
-		  "$.dlp.detectors[1]: must be one of \"email\", \"credit_card\", \"us_ssn\", "
-		  "\"iban\", \"phone\", \"ipv4\", \"aws_access_key\", \"github_token\", "
+		  "$.dlp.detectors[1]: must be one of \"email\", \"phone\", \"credit_card\", "
+		  "\"us_ssn\", \"iban\", \"ipv4\", \"aws_access_key\", \"aws_secret_key\", "
+		  "\"google_api_key\", \"github_token\", \"slack_token\", \"stripe_key\", "
 		  "\"openai_key\", \"anthropic_key\", \"private_key\", \"jwt\"" },
 	};
 	static const struct {
@@ -805,7 +824,6 @@ static void test_section_rules(void **state)
 		  "$.limits.max_tokens_action: has no effect without max_tokens" },
 		{ "{\"limits\": {\"max_body_bytes\": 1048577}}",
 		  "$.limits.max_body_bytes: 1048577 exceeds http.max_body_bytes of aigw.json (1048576)" },
-		{ "{\"dlp\": {}}", "$.dlp: lists no detectors and no custom patterns" },
 		{ "{\"dlp\": {\"action\": \"block\", \"detectors\": []}}",
 		  "$.dlp: lists no detectors and no custom patterns" },
 		{ "{\"dlp\": {\"detectors\": [\"email\", \"jwt\", \"email\"]}}",
@@ -822,10 +840,32 @@ static void test_section_rules(void **state)
 		{ "{\"dlp\": {\"custom\": [{\"name\": \"a\", \"regex\": \"x\"}, "
 		  "{\"name\": \"a\", \"regex\": \"y\"}]}}",
 		  "$.dlp.custom[1].name: \"a\" is used twice" },
+		{ "{\"dlp\": {\"actions\": {\"mail\": \"log\"}}}",
+		  "$.dlp.actions.mail: names no built-in detector and no custom rule" },
+		{ "{\"dlp\": {\"detectors\": [\"jwt\"], \"actions\": {\"email\": \"log\"}}}",
+		  "$.dlp.actions.email: detector \"email\" is not enabled in $.dlp.detectors" },
+		{ "{\"dlp\": {\"actions\": {\"email\": \"mask\"}}}",
+		  "$.dlp.actions.email: must be one of \"block\", \"redact\", \"log\"" },
+		{ "{\"dlp\": {\"actions\": {\"email\": \"log\", \"email\": \"block\"}}}",
+		  "$.dlp.actions.email: duplicate key" },
+		{ "{\"dlp\": {\"actions\": {\"a\": \"log\"}, \"custom\": [{\"name\": \"a\", "
+		  "\"regex\": \"x\", \"action\": \"block\"}]}}",
+		  "$.dlp.actions.a: custom rule \"a\" already sets its action in $.dlp.custom[0].action" },
+		{ "{\"dlp\": {\"detectors\": [], \"custom\": [{\"name\": \"a\", \"regex\": \"x\"}, "
+		  "{\"name\": \"b\", \"regex\": \"y)\"}]}}",
+		  "$.dlp.custom[1].regex: does not compile: Unmatched parentheses at index 1." },
 	};
 	struct pol_set *set;
 
 	RUN(cases);
+	/* Absent detectors mean all of them; [] with custom rules, none. */
+	set = load_text("{\"dlp\": {}}");
+	assert_int_equal(set->policies[0].dlp.detectors, POL_DET_ALL);
+	assert_int_equal(set->policies[0].dlp.action, POL_DLP_BLOCK);
+	pol_set_free(set);
+	set = load_text("{\"dlp\": {\"detectors\": [], \"custom\": [{\"name\": \"a\", \"regex\": \"x\"}]}}");
+	assert_int_equal(set->policies[0].dlp.detectors, 0);
+	pol_set_free(set);
 	/* A pattern that matches the empty string would flag every request. */
 	{
 		char err[ERRLEN];

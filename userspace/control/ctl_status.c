@@ -104,7 +104,7 @@ cJSON *cstat_offline(const struct cfg_config *cfg, struct uview_src *src, const 
 		  offline_daemon(st, src);
 
 	/* Nothing pinned: the policy files still say what would be. */
-	if (!set && !pol_set_load(cfg->config_dir, cfg, &own, err, sizeof(err)))
+	if (!set && !pol_set_load_flags(cfg->config_dir, cfg, POL_LOAD_NAMES, &own, err, sizeof(err)))
 		set = own;
 	if (ok) {
 		cJSON *progs = cstat_programs_json(cfg->bpf_pin_dir);

@@ -51,8 +51,10 @@ int uview_open(struct uview_src *src, const struct cfg_config *cfg, char *err, s
 		uview_close(src);
 		return -ENOENT;
 	}
-	/* Names are a convenience: without them rows show policy ids. */
-	if (pol_set_load(cfg->config_dir, cfg, &src->set, src->set_err, sizeof(src->set_err)))
+	/* Names are a convenience: without them rows show policy ids. Only
+	 * names: a scrape never compiles the DLP patterns. */
+	if (pol_set_load_flags(cfg->config_dir, cfg, POL_LOAD_NAMES, &src->set, src->set_err,
+			       sizeof(src->set_err)))
 		src->set = NULL;
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "acct.h"
 #include "config.h"
+#include "dlp_db.h"
 #include "http1_write.h"
 #include "inflate_body.h"
 #include "price_table.h"
@@ -19,7 +20,7 @@
 #include "uri_path.h"
 
 extern const struct pl_stage pl_stage_models, pl_stage_limits, pl_stage_rate, pl_stage_budget,
-	pl_stage_usage;
+	pl_stage_dlp, pl_stage_usage;
 
 /* The declared order: refusals that cost nothing come first, and nothing
  * is counted against a rate for a request a rule refuses anyway. */
@@ -28,6 +29,7 @@ const struct pl_stage *const pl_stages[] = {
 	&pl_stage_limits,
 	&pl_stage_rate,
 	&pl_stage_budget,
+	&pl_stage_dlp,
 	&pl_stage_usage,
 };
 const size_t pl_n_stages = sizeof(pl_stages) / sizeof(pl_stages[0]);
@@ -48,6 +50,8 @@ void pl_env_free(struct pl_env *env)
 {
 	jt_free(&env->tape);
 	buf_free(&env->inflated);
+	dlp_worker_free(env->dlp);
+	env->dlp = NULL;
 }
 
 enum pl_verdict pl_refuse(struct pl_request *rq, int status, enum rr_refusal why,
@@ -135,6 +139,7 @@ void pl_request_begin(struct pl_request *rq)
 	be_init(&rq->edits);
 	rq->n_hdr_drop = rq->n_hdr_add = 0;
 	memset(&rq->answer, 0, sizeof(rq->answer));
+	rq->cut_refusal = RR_NONE;
 	rq->status = 0;
 	rq->usage_injected = false;
 	rq->ux_on = false;
@@ -460,8 +465,10 @@ void pl_request_end(struct pl_request *rq, int sent_status, uint64_t now_us)
 	r->path = rq->head ? pool_strndup(rq->pool, rq->head->path, rq->head->path_len) : "";
 	r->model = rq->model ? rq->model : "";
 	r->status = sent_status;
-	r->refusal = rq->answer.status ? rq->answer.refusal : (rq->status && !rq->complete ? RR_CUT : RR_NONE);
-	r->reason = rq->answer.status ? rq->answer.message : "";
+	r->refusal = rq->answer.status ? rq->answer.refusal
+		   : rq->cut_refusal  ? rq->cut_refusal
+		   : rq->status && !rq->complete ? RR_CUT : RR_NONE;
+	r->reason = rq->answer.status || rq->cut_refusal ? rq->answer.message : "";
 	r->tokens_in = d.tokens_in;
 	r->tokens_out = d.tokens_out;
 	r->cost_microusd = d.cost_microusd;

@@ -5,10 +5,11 @@
  *     limits   endpoint coverage, max_tokens cap      stage_limits.c
  *     rate     requests_per_minute, tokens_per_minute stage_rate.c
  *     budget   the token budget of the window         stage_budget.c
+ *     dlp      block, redact or log what DLP finds    stage_dlp.c
  *     usage    ask a stream for its usage             stage_usage.c
  *
- * (DLP, routing and API translation plug in as stages of their own, in that
- * order after budget; see "Adding a stage" below.)
+ * (Routing and API translation plug in as stages of their own, in that
+ * order after dlp; see "Adding a stage" below.)
  *
  * The session (proxy/session.c) owns the connection and knows no provider;
  * it hands the pipeline a parsed request head and the whole decoded body,
@@ -57,6 +58,7 @@
 #include "usage_extract.h"
 
 struct acct;
+struct dlp_worker;
 struct rl_table;
 struct price_table;
 struct cfg_config;
@@ -79,6 +81,7 @@ struct pl_env {
 	const struct price_table *prices; /* cost of tokens; NULL = none */
 	struct jt_tape tape;              /* this worker's parse tape */
 	struct buf inflated;              /* this worker's inflate buffer */
+	struct dlp_worker *dlp;           /* this worker's DLP scratch (stage_dlp.c) */
 };
 
 /* Who is asking, from the kernel's origin record (filled by the session). */
@@ -156,6 +159,9 @@ struct pl_request {
 	size_t n_hdr_add;
 
 	struct pl_answer answer;
+	/* A filter that cut the response (DLP) says why here, with the reason
+	 * in answer.message; RR_NONE otherwise. */
+	enum rr_refusal cut_refusal;
 
 	/* --- the response ------------------------------------------------- */
 	int status;                         /* upstream's status (0 before) */

@@ -14,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hs/hs.h>
-
 #include "aigw_maps.h"
+#include "dlp_db.h"
 #include "json_check.h"
 
 /* --- arena: one snapshot, one free ----------------------------------------- */
@@ -79,13 +78,17 @@ static char *pa_strdup(struct pol_arena **head, const char *s)
 
 static const char *const pol_detector_names[] = {
 	[POL_DET_EMAIL] = "email",
+	[POL_DET_PHONE] = "phone",
 	[POL_DET_CREDIT_CARD] = "credit_card",
 	[POL_DET_US_SSN] = "us_ssn",
 	[POL_DET_IBAN] = "iban",
-	[POL_DET_PHONE] = "phone",
 	[POL_DET_IPV4] = "ipv4",
 	[POL_DET_AWS_ACCESS_KEY] = "aws_access_key",
+	[POL_DET_AWS_SECRET_KEY] = "aws_secret_key",
+	[POL_DET_GOOGLE_API_KEY] = "google_api_key",
 	[POL_DET_GITHUB_TOKEN] = "github_token",
+	[POL_DET_SLACK_TOKEN] = "slack_token",
+	[POL_DET_STRIPE_KEY] = "stripe_key",
 	[POL_DET_OPENAI_KEY] = "openai_key",
 	[POL_DET_ANTHROPIC_KEY] = "anthropic_key",
 	[POL_DET_PRIVATE_KEY] = "private_key",
@@ -147,8 +150,8 @@ static const char *const pol_quota_keys[] = {
 	"token_budget", "window", "connects_per_second", "burst", "requests_per_minute",
 	"tokens_per_minute", "reject_over_budget_max_tokens", NULL,
 };
-static const char *const pol_dlp_keys[] = { "action", "detectors", "custom", "scan_responses",
-					    NULL };
+static const char *const pol_dlp_keys[] = { "action", "detectors", "actions", "custom",
+					    "scan_responses", NULL };
 static const char *const pol_custom_keys[] = { "name", "regex", "action", NULL };
 static const char *const pol_route_keys[] = { "match", "targets", "retries", "timeout_ms",
 					      NULL };
@@ -435,24 +438,10 @@ static int pl_quota(struct pl *l, struct pol_policy *p, const cJSON *root)
 	return 0;
 }
 
-/* A custom pattern must compile the way the DLP engine compiles it (leftmost
- * start of match, which redaction needs), or it would fail at the first
- * request instead of at load time. */
-static int pl_regex_check(struct pl *l, const char *re)
-{
-	hs_compile_error_t *cerr = NULL;
-	hs_database_t *db = NULL;
-	int rc = 0;
-
-	if (hs_compile(re, HS_FLAG_SOM_LEFTMOST, HS_MODE_BLOCK, NULL, &db, &cerr) != HS_SUCCESS)
-		rc = jc_error(&l->jc, "does not compile: %s",
-			      cerr && cerr->message ? cerr->message : "unknown error");
-	hs_free_compile_error(cerr);
-	hs_free_database(db);
-	return rc;
-}
-
-static int pl_dlp_custom(struct pl *l, struct pol_dlp *d, const cJSON *obj)
+/* Custom rules; own[i] says whether rule i named its own action (which
+ * "actions" may then not set again). The patterns are compiled, and their
+ * errors reported, when the set's DLP database is built (dlp_db.h). */
+static int pl_dlp_custom(struct pl *l, struct pol_dlp *d, const cJSON *obj, bool **own)
 {
 	struct pol_dlp_custom *cu;
 	const cJSON *arr, *it;
@@ -462,7 +451,8 @@ static int pl_dlp_custom(struct pl *l, struct pol_dlp *d, const cJSON *obj)
 	if (rc <= 0)
 		return rc;
 	cu = pa_alloc(l->arena, (size_t)n * sizeof(*cu));
-	if (!cu)
+	*own = pa_alloc(l->arena, (size_t)n * sizeof(**own));
+	if (!cu || !*own)
 		return pl_nomem(l);
 	size_t mk = jc_push_key(&l->jc, "custom");
 	cJSON_ArrayForEach(it, arr) {
@@ -480,7 +470,8 @@ static int pl_dlp_custom(struct pl *l, struct pol_dlp *d, const cJSON *obj)
 			rc = jc_enum(&l->jc, it, "action", 0, pol_dlp_action_names, &act);
 		if (rc < 0)
 			return rc;
-		size_t mn = jc_push_key(&l->jc, "name");
+		(*own)[i] = rc > 0;
+		jc_push_key(&l->jc, "name");
 		if (cfg_name_check(name, &why) < 0)
 			return jc_error(&l->jc, "\"%s\" %s", name, why);
 		if (jc_name_index(pol_detector_names, name) >= 0)
@@ -488,10 +479,6 @@ static int pl_dlp_custom(struct pl *l, struct pol_dlp *d, const cJSON *obj)
 		for (int j = 0; j < i; j++)
 			if (strcmp(cu[j].name, name) == 0)
 				return jc_error(&l->jc, "\"%s\" is used twice", name);
-		jc_pop(&l->jc, mn);
-		jc_push_key(&l->jc, "regex");
-		if ((rc = pl_regex_check(l, re)) < 0)
-			return rc;
 		jc_pop(&l->jc, mi);
 		cu[i].name = pa_strdup(l->arena, name);
 		cu[i].regex = pa_strdup(l->arena, re);
@@ -506,12 +493,90 @@ static int pl_dlp_custom(struct pl *l, struct pol_dlp *d, const cJSON *obj)
 	return 0;
 }
 
+static int pl_detector_unknown(struct pl *l)
+{
+	char list[512];
+	size_t w = 0;
+
+	for (int k = 0; k < POL_DET_COUNT && w < sizeof(list); k++)
+		w += (size_t)snprintf(list + w, sizeof(list) - w, "%s\"%s\"", k ? ", " : "",
+				      pol_detector_names[k]);
+	return jc_error(&l->jc, "must be one of %s", list);
+}
+
+static int pl_dlp_detectors(struct pl *l, struct pol_dlp *d, const cJSON *obj)
+{
+	const cJSON *arr, *it;
+	int rc, n, i = 0;
+
+	/* Absent means every built-in detector; [] means none (custom rules only). */
+	d->detectors = POL_DET_ALL;
+	if ((rc = jc_array(&l->jc, obj, "detectors", 0, &arr, &n)) <= 0)
+		return rc;
+	d->detectors = 0;
+	size_t md = jc_push_key(&l->jc, "detectors");
+	cJSON_ArrayForEach(it, arr) {
+		size_t mi = jc_push_index(&l->jc, i++);
+		int det = cJSON_IsString(it) ? jc_name_index(pol_detector_names, it->valuestring) : -1;
+
+		if (det < 0)
+			return pl_detector_unknown(l);
+		if (d->detectors & (1u << det))
+			return jc_error(&l->jc, "detector \"%s\" is listed twice", pol_detector_names[det]);
+		d->detectors |= 1u << det;
+		jc_pop(&l->jc, mi);
+	}
+	jc_pop(&l->jc, md);
+	return 0;
+}
+
+/* "actions": {name: action}, each name an enabled detector or a custom rule
+ * that did not set its own action: a key that names nothing would be a
+ * silent key. */
+static int pl_dlp_actions(struct pl *l, struct pol_dlp *d, const cJSON *obj, const bool *own)
+{
+	struct pol_dlp_custom *cu = (struct pol_dlp_custom *)d->custom;
+	const cJSON *map, *it;
+	int rc;
+
+	if ((rc = jc_object(&l->jc, obj, "actions", 0, NULL, &map)) <= 0)
+		return rc;
+	size_t ma = jc_push_key(&l->jc, "actions");
+	cJSON_ArrayForEach(it, map) {
+		size_t mk = jc_push_key(&l->jc, it->string);
+		int det = jc_name_index(pol_detector_names, it->string), act, c = -1;
+
+		act = cJSON_IsString(it) ? jc_name_index(pol_dlp_action_names, it->valuestring) : -1;
+		if (act < 0)
+			return jc_error(&l->jc, "must be one of \"block\", \"redact\", \"log\"");
+		for (int k = 0; det < 0 && k < d->n_custom; k++)
+			if (strcmp(cu[k].name, it->string) == 0)
+				c = k;
+		if (det >= 0) {
+			if (!(d->detectors & (1u << det)))
+				return jc_error(&l->jc, "detector \"%s\" is not enabled in $.dlp.detectors",
+						it->string);
+			d->det_action[det] = (enum pol_dlp_action)act;
+		} else if (c >= 0) {
+			if (own[c])
+				return jc_error(&l->jc, "custom rule \"%s\" already sets its action in "
+							"$.dlp.custom[%d].action", it->string, c);
+			cu[c].action = (enum pol_dlp_action)act;
+		} else {
+			return jc_error(&l->jc, "names no built-in detector and no custom rule");
+		}
+		jc_pop(&l->jc, mk);
+	}
+	jc_pop(&l->jc, ma);
+	return 0;
+}
+
 static int pl_dlp(struct pl *l, struct pol_policy *p, const cJSON *root)
 {
 	struct pol_dlp *d = &p->dlp;
-	const cJSON *obj, *arr, *it;
-	int rc = jc_object(&l->jc, root, "dlp", 0, pol_dlp_keys, &obj), act = POL_DLP_BLOCK, n,
-	    i = 0;
+	const cJSON *obj;
+	bool *own = NULL;
+	int rc = jc_object(&l->jc, root, "dlp", 0, pol_dlp_keys, &obj), act = POL_DLP_BLOCK;
 
 	if (rc <= 0)
 		return rc;
@@ -520,35 +585,10 @@ static int pl_dlp(struct pl *l, struct pol_policy *p, const cJSON *root)
 	if ((rc = jc_enum(&l->jc, obj, "action", 0, pol_dlp_action_names, &act)) < 0)
 		return rc;
 	d->action = (enum pol_dlp_action)act;
-	if ((rc = jc_array(&l->jc, obj, "detectors", 0, &arr, &n)) < 0)
-		return rc;
-	if (rc > 0) {
-		size_t md = jc_push_key(&l->jc, "detectors");
-
-		cJSON_ArrayForEach(it, arr) {
-			size_t mi = jc_push_index(&l->jc, i++);
-			int det;
-
-			det = cJSON_IsString(it) ? jc_name_index(pol_detector_names, it->valuestring)
-						 : -1;
-			if (det < 0) {
-				char list[512];
-				size_t w = 0;
-
-				for (int k = 0; k < POL_DET_COUNT; k++)
-					w += (size_t)snprintf(list + w, sizeof(list) - w, "%s\"%s\"",
-							      k ? ", " : "", pol_detector_names[k]);
-				return jc_error(&l->jc, "must be one of %s", list);
-			}
-			if (d->detectors & (1u << det))
-				return jc_error(&l->jc, "detector \"%s\" is listed twice",
-						pol_detector_names[det]);
-			d->detectors |= 1u << det;
-			jc_pop(&l->jc, mi);
-		}
-		jc_pop(&l->jc, md);
-	}
-	if ((rc = pl_dlp_custom(l, d, obj)) < 0)
+	for (int k = 0; k < POL_DET_COUNT; k++)
+		d->det_action[k] = d->action;
+	if ((rc = pl_dlp_detectors(l, d, obj)) < 0 || (rc = pl_dlp_custom(l, d, obj, &own)) < 0 ||
+	    (rc = pl_dlp_actions(l, d, obj, own)) < 0)
 		return rc;
 	if ((rc = jc_bool(&l->jc, obj, "scan_responses", 0, &d->scan_responses)) < 0)
 		return rc;
@@ -757,7 +797,6 @@ static int pl_audit(struct pl *l, struct pol_policy *p, const cJSON *root)
  * Each entry goes when its enforcement lands. Checked after the whole policy
  * validated, so the more precise errors come first. */
 static const char *const pol_unenforced_keys[][2] = {
-	{ "dlp", NULL },
 	{ "routes", NULL },
 	{ "auth", NULL },
 	{ "audit", "log_bodies" },
@@ -957,7 +996,7 @@ static int pl_check_pins(struct pol_set *set, char *err, size_t errlen)
 }
 
 /* Load files (names already checked) as one set; *out only on success. */
-static int pl_load(struct pl_file *files, int n, const struct cfg_config *cfg,
+static int pl_load(struct pl_file *files, int n, const struct cfg_config *cfg, unsigned flags,
 		   struct pol_set **out, char *err, size_t errlen)
 {
 	struct pol_arena *arena = NULL;
@@ -989,6 +1028,7 @@ static int pl_load(struct pl_file *files, int n, const struct cfg_config *cfg,
 		cJSON *root = NULL;
 
 		jc_init(&l.jc, files[i].path, err, errlen);
+		pols[i].set = set;
 		pols[i].id = (uint32_t)(i + 1);
 		pols[i].name = pa_strdup(&arena, files[i].name);
 		pols[i].file = pa_strdup(&arena, files[i].path);
@@ -1008,6 +1048,11 @@ static int pl_load(struct pl_file *files, int n, const struct cfg_config *cfg,
 	rc = pl_check_pins(set, err, errlen);
 	if (rc < 0)
 		goto cleanup;
+	/* Compiled once, here, for the set's lifetime (a reload builds the
+	 * next set's own): this is also where a custom pattern that does not
+	 * compile is reported, with its file and JSON path. */
+	if (!(flags & POL_LOAD_NAMES) && (rc = dlp_db_build(set, &set->dlp, err, errlen)) < 0)
+		goto cleanup;
 	set->arena = arena;
 	*out = set;
 	return 0;
@@ -1025,6 +1070,12 @@ static void pl_files_free(struct pl_file *files, int n)
 
 int pol_set_load(const char *config_dir, const struct cfg_config *cfg, struct pol_set **out,
 		 char *err, size_t errlen)
+{
+	return pol_set_load_flags(config_dir, cfg, 0, out, err, errlen);
+}
+
+int pol_set_load_flags(const char *config_dir, const struct cfg_config *cfg, unsigned flags,
+		       struct pol_set **out, char *err, size_t errlen)
 {
 	struct pl_file *files = NULL;
 	size_t dlen = strlen(config_dir);
@@ -1078,7 +1129,7 @@ int pol_set_load(const char *config_dir, const struct cfg_config *cfg, struct po
 				   strerror(errno));
 		goto cleanup;
 	}
-	rc = pl_load(files, n, cfg, out, err, errlen);
+	rc = pl_load(files, n, cfg, flags, out, err, errlen);
 cleanup:
 	if (d)
 		closedir(d);
@@ -1111,7 +1162,7 @@ int pol_check_files(const char *const *paths, int n, const struct cfg_config *cf
 			goto cleanup;
 		}
 	}
-	rc = pl_load(files, n, cfg, &set, err, errlen);
+	rc = pl_load(files, n, cfg, 0, &set, err, errlen);
 	pol_set_free(set);
 cleanup:
 	pl_files_free(files, i);
@@ -1121,8 +1172,10 @@ cleanup:
 void pol_set_free(struct pol_set *set)
 {
 	/* The set lives in its own arena: read the head before freeing it. */
-	if (set)
+	if (set) {
+		dlp_db_free(set->dlp);
 		pa_free(set->arena);
+	}
 }
 
 const struct pol_policy *pol_set_get(const struct pol_set *set, uint32_t id)

@@ -53,22 +53,28 @@ enum pol_max_tokens_action { POL_MAX_TOKENS_REJECT, POL_MAX_TOKENS_CLAMP };
 enum pol_window { POL_WINDOW_NONE, POL_WINDOW_HOUR, POL_WINDOW_DAY, POL_WINDOW_MONTH };
 enum pol_dlp_action { POL_DLP_BLOCK, POL_DLP_REDACT, POL_DLP_LOG };
 
-/* Built-in DLP detectors; pol_dlp.detectors is a bit mask of 1u << these. */
+/* Built-in DLP detectors (userspace/dlp/ finds them); pol_dlp.detectors is
+ * a bit mask of 1u << these. Their names are the policy's (pol_detector_name). */
 enum pol_detector {
 	POL_DET_EMAIL,
+	POL_DET_PHONE,
 	POL_DET_CREDIT_CARD,
 	POL_DET_US_SSN,
 	POL_DET_IBAN,
-	POL_DET_PHONE,
 	POL_DET_IPV4,
 	POL_DET_AWS_ACCESS_KEY,
+	POL_DET_AWS_SECRET_KEY,
+	POL_DET_GOOGLE_API_KEY,
 	POL_DET_GITHUB_TOKEN,
+	POL_DET_SLACK_TOKEN,
+	POL_DET_STRIPE_KEY,
 	POL_DET_OPENAI_KEY,
 	POL_DET_ANTHROPIC_KEY,
 	POL_DET_PRIVATE_KEY,
 	POL_DET_JWT,
 	POL_DET_COUNT
 };
+#define POL_DET_ALL ((1u << POL_DET_COUNT) - 1)
 
 struct pol_models {
 	const char *const *allow; /* fnmatch globs; none = every model allowed */
@@ -100,14 +106,16 @@ struct pol_quota {
 
 struct pol_dlp_custom {
 	const char *name;   /* [A-Za-z0-9_-]{1,64}, not a built-in name */
-	const char *regex;  /* compiles with Hyperscan (checked at load) */
-	enum pol_dlp_action action; /* the section's action unless overridden */
+	const char *regex;  /* compiles with Hyperscan (checked when the set's DLP database is built) */
+	enum pol_dlp_action action; /* resolved: its own "action", else actions[name], else the section's */
 };
 
 struct pol_dlp {
 	bool enabled;              /* the "dlp" section is present */
 	enum pol_dlp_action action; /* default block */
-	uint32_t detectors;        /* 1u << enum pol_detector */
+	uint32_t detectors;        /* 1u << enum pol_detector; absent "detectors" = all */
+	/* Resolved per built-in detector: "actions": {name: action}, else action. */
+	enum pol_dlp_action det_action[POL_DET_COUNT];
 	const struct pol_dlp_custom *custom;
 	int n_custom;
 	bool scan_responses;       /* default false */
@@ -148,7 +156,10 @@ struct pol_audit {
 	bool redact;     /* default true: DLP findings masked in logged bodies */
 };
 
+struct pol_set;
+
 struct pol_policy {
+	const struct pol_set *set; /* the set it belongs to (its DLP patterns) */
 	uint32_t id;          /* 1..n */
 	const char *name;
 	const char *file;     /* path it was loaded from */
@@ -172,12 +183,23 @@ struct pol_policy {
 };
 
 struct pol_arena;
+struct dlp_db;
 
 struct pol_set {
 	int n;
 	const struct pol_policy *policies; /* policies[i].id == i + 1 */
 	struct pol_arena *arena;           /* owns everything above */
+	/* The compiled DLP patterns of every policy with a "dlp" section
+	 * (dlp_db.h), built once when the set loads and freed with it, so a
+	 * reload swaps them together. NULL when no policy has one, or when the
+	 * set was loaded with POL_LOAD_NAMES. */
+	struct dlp_db *dlp;
 };
+
+/* pol_set_load_flags: POL_LOAD_NAMES is for readers that only show policy
+ * names and ids (aigwctl status/usage, a metrics scrape): everything is
+ * validated but the DLP patterns, which are not compiled. */
+#define POL_LOAD_NAMES (1u << 0)
 
 /* Load config_dir/policies/ (every *.json but dot files, sorted by name).
  * A missing or empty directory gives an empty set. Returns 0 with *out set,
@@ -185,13 +207,15 @@ struct pol_set {
  * provider names that routes and auth may use, and the HTTP body ceiling. */
 int pol_set_load(const char *config_dir, const struct cfg_config *cfg, struct pol_set **out,
 		 char *err, size_t errlen);
-/* Validate these files as one set (names unique, cgroups pinned once),
- * without keeping it: `aigwctl policy check FILE...`. */
+int pol_set_load_flags(const char *config_dir, const struct cfg_config *cfg, unsigned flags,
+		       struct pol_set **out, char *err, size_t errlen);
+/* Validate these files as one set (names unique, cgroups pinned once, DLP
+ * patterns compiled once), without keeping it: `aigwctl policy check FILE...`. */
 int pol_check_files(const char *const *paths, int n, const struct cfg_config *cfg, char *err,
 		    size_t errlen);
 void pol_set_free(struct pol_set *set);
 
-/* Keys that validate but are not enforced yet ("dlp", "routes", "auth",
+/* Keys that validate but are not enforced yet ("routes", "auth",
  * "audit.log_bodies", "audit.redact") make a policy fail to load, so none
  * is silently ignored. true in the daemon and aigwctl; the loader's unit
  * tests turn it off to check the parsing of those sections itself. */

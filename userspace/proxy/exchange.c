@@ -191,11 +191,15 @@ static int emit(struct session *s, const char *data, size_t n)
 }
 
 /* Decoded body bytes: observed by the pipeline, and re-framed when the
- * client gets them re-framed. */
+ * client gets them re-framed. A filter that refuses the body (DLP found
+ * something to block, or cannot scan) cuts the response: what it let out
+ * goes, then the client is reset, as for any transfer broken mid-way. */
 static int body_data(struct session *s, const char *data, size_t n)
 {
 	int rc;
 
+	if (s->filter_cut)
+		return 0;
 	if (!s->reframe)
 		return pl_response_data(&s->rq, data, n, NULL);
 	if (!pl_filtering(&s->rq)) {
@@ -203,8 +207,10 @@ static int body_data(struct session *s, const char *data, size_t n)
 		return emit(s, data, n);
 	}
 	buf_reset(&s->fout);
-	if ((rc = pl_response_data(&s->rq, data, n, &s->fout)))
+	if ((rc = pl_response_data(&s->rq, data, n, &s->fout))) {
+		s->filter_cut = true;
 		return rc;
+	}
 	return emit(s, s->fout.p, s->fout.len);
 }
 
@@ -219,7 +225,11 @@ static void body_end(struct conn *c)
 		return;
 	s->finished = true;
 	buf_reset(&s->fout);
-	if (pl_response_end(&s->rq, s->reframe ? &s->fout : NULL) == 0 && s->reframe) {
+	if (s->filter_cut) {
+		/* cut already: no clean end */
+	} else if (pl_response_end(&s->rq, s->reframe ? &s->fout : NULL)) {
+		s->filter_cut = true;
+	} else if (s->reframe) {
 		emit(s, s->fout.p, s->fout.len);
 		if (s->client_chunked && !buf_reserve(&s->out, 8, SIZE_MAX))
 			s->out.len += h1w_last_chunk(s->out.p + s->out.len, s->out.cap - s->out.len);
@@ -429,6 +439,12 @@ enum ses_step xch_stream(struct conn *c)
 		if (s->resp_truncated) {
 			xch_release_upstream(c, false);
 			conn_reset(c, "malformed response framing from the provider");
+			return SES_CLOSED;
+		}
+		if (s->filter_cut) {
+			xch_release_upstream(c, false);
+			conn_reset(c, s->rq.answer.message[0] ? s->rq.answer.message
+							     : "a response filter cut the response");
 			return SES_CLOSED;
 		}
 		if (s->resp_done)

@@ -185,7 +185,7 @@ enum ses_step ses_next_request(struct conn *c)
 	s->send_body = NULL;
 	s->send_len = 0;
 	memset(&s->resp, 0, offsetof(struct h1_response, headers));
-	s->resp_done = s->resp_head_sent = s->resp_truncated = false;
+	s->resp_done = s->resp_head_sent = s->resp_truncated = s->filter_cut = false;
 	s->reframe = s->client_chunked = false;
 	s->state = SES_READ_HEAD;
 	ses_deadline(c, ses_cfg(c)->http.idle_timeout_ms, 0, false, "keep-alive idle");

@@ -98,6 +98,7 @@ struct session {
 	struct h1_response resp;
 	uint64_t resp_left;      /* Content-Length bytes still to come */
 	bool resp_chunked, resp_until_close, resp_done, resp_head_sent, resp_truncated;
+	bool filter_cut;         /* a response filter (DLP) refused the body: reset */
 	struct h1_chunked rechunk;
 	bool reframe;            /* the body is re-framed for the client */
 	bool client_chunked;     /* ... as chunked (else it ends at close) */
