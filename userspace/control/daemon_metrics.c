@@ -542,6 +542,9 @@ int dmet_open(struct daemon *d, char *err, size_t errlen)
 	struct met_hooks hooks = { render_metrics, render_status, d };
 	int rc;
 
+	/* The baseline of kernel refusals: anything counted from here on is an
+	 * event, even a refusal that comes before the first tick. */
+	kernel_events(d);
 	if (!d->cfg.metrics_addrlen)
 		return 0;
 	if (d->cfg.metrics_auth == CFG_METRICS_AUTH_TOKEN &&
