@@ -237,8 +237,20 @@ static void test_repo_policies(void **state)
 
 	/* team-example: a team's models, caps and monthly budget. */
 	assert_int_equal(team->n_cgroups, 0);
-	assert_int_equal(team->n_routes, 0);
-	assert_int_equal(team->auth.n_inject, 0);
+	/* gpt-4o falls over to Anthropic; keys come from /etc/aigw/keys/ */
+	assert_int_equal(team->n_routes, 1);
+	assert_int_equal(team->routes[0].n_targets, 2);
+	assert_string_equal(team->routes[0].targets[1].model, "claude-sonnet-4-5");
+	assert_int_equal(team->auth.n_inject, 2);
+	assert_string_equal(team->auth.inject[0].key_file, "/etc/aigw/keys/openai.key");
+	assert_true(team->auth.strip_client_key);
+	if (access("/etc/aigw/keys/openai.key", F_OK) != 0) {
+		/* unpinned, so the set loads; it cannot be pinned until the key is there */
+		assert_null(team->auth.inject[0].key);
+		assert_non_null(team->missing_key);
+		assert_non_null(strstr(team->missing_key, "/etc/aigw/keys/openai.key"));
+	}
+	assert_null(strict->missing_key);
 	assert_false(team->dlp.enabled);
 	assert_int_equal(team->limits.max_tokens_action, POL_MAX_TOKENS_CLAMP);
 	assert_true(team->audit.enabled);
@@ -272,8 +284,6 @@ static void test_unenforced_refused(void **state)
 	};
 	const char *cases[][2] = {
 		{ "{\"dlp\": {\"action\": \"block\", \"detectors\": [\"jwt\"]}}", "$.dlp" },
-		{ "{\"routes\": [{\"targets\": [{\"provider\": \"openai\"}]}]}", "$.routes" },
-		{ "{\"auth\": {\"strip_client_key\": true}}", "$.auth" },
 		{ "{\"audit\": {\"log_bodies\": false}}", "$.audit.log_bodies" },
 		{ "{\"audit\": {\"enabled\": true, \"redact\": true}}", "$.audit.redact" },
 	};
@@ -287,6 +297,8 @@ static void test_unenforced_refused(void **state)
 	RUN(precise);
 	/* What is enforced still loads. */
 	pol_set_free(load_text("{\"audit\": {\"enabled\": false}}"));
+	pol_set_free(load_text("{\"routes\": [{\"targets\": [{\"provider\": \"openai\"}]}],"
+			       " \"auth\": {\"strip_client_key\": true}}"));
 	pol_refuse_unenforced = false;
 }
 
@@ -787,7 +799,9 @@ static void test_key_files(void **state)
 		{ "{\"auth\": {\"inject\": {\"openai\": {\"key_file\": \"@T@/kspace\"}}}}",
 		  "$.auth.inject.openai.key_file: key file @T@/kspace must hold one line of "
 		  "printable ASCII without spaces (byte 3 is not)" },
-		{ "{\"auth\": {\"inject\": {\"openai\": {\"key_file\": \"@T@/none\"}}}}",
+		/* a missing key file refuses a policy that pins a cgroup */
+		{ "{\"cgroups\": [\"x.slice\"], "
+		  "\"auth\": {\"inject\": {\"openai\": {\"key_file\": \"@T@/none\"}}}}",
 		  "$.auth.inject.openai.key_file: cannot open key file @T@/none: No such file or "
 		  "directory" },
 		{ "{\"auth\": {\"inject\": {\"openai\": {\"key_file\": \"@T@\"}}}}",
@@ -800,6 +814,16 @@ static void test_key_files(void **state)
 		skip();
 	}
 	RUN(cases);
+	/* ... and only marks an unpinned one as not pinnable yet */
+	struct pol_set *set = load_text("{\"auth\": {\"inject\": {\"openai\": {\"key_file\": "
+					"\"@T@/none\"}, \"anthropic\": {\"key_file\": \"@T@/ka\"}}}}");
+	const struct pol_policy *p = &set->policies[0];
+	assert_null(p->auth.inject[0].key);
+	assert_string_equal(p->auth.inject[1].key, "sk-ant-unit-a");
+	assert_string_equal(p->missing_key, subst("its auth.inject key file @T@/none does not "
+						  "exist (create it, root-owned, mode 0600, then "
+						  "reload)"));
+	pol_set_free(set);
 	/* A key never shows in an error, even when the file is refused. */
 	assert_int_equal(check_text("{\"auth\": {\"inject\": {\"openai\": {\"key_file\": "
 				    "\"@T@/k644\"}}}}", err), -EINVAL);

@@ -711,12 +711,26 @@ static int pl_routes(struct pl *l, struct pol_policy *p, const cJSON *root)
 
 /* The key of one inject entry, read now so that a reload re-reads it and a
  * bad file refuses the policy at load, not at the first request. */
-static int pl_key(struct pl *l, struct pol_auth_inject *inj)
+static int pl_key(struct pl *l, struct pol_policy *p, struct pol_auth_inject *inj)
 {
 	char key[PAUTH_KEY_MAX + 1], why[512];
 	char *copy;
 	int rc = pauth_read_key(inj->key_file, key, sizeof(key), why, sizeof(why));
 
+	if (rc == -ENOENT && !p->n_cgroups) {
+		/* an example or a policy for later: usable once the file exists */
+		if (!p->missing_key) {
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "its auth.inject key file %s does not exist "
+						   "(create it, root-owned, mode 0600, then reload)",
+				 inj->key_file);
+			if (!(p->missing_key = pa_strdup(l->arena, msg)))
+				return pl_nomem(l);
+		}
+		inj->key = NULL;
+		return 0;
+	}
 	if (rc < 0) {
 		jc_push_key(&l->jc, "key_file");
 		return jc_error(&l->jc, "%s", why);
@@ -764,7 +778,7 @@ static int pl_auth(struct pl *l, struct pol_policy *p, const cJSON *root)
 		inj[i].key_file = pa_strdup(l->arena, kf);
 		if (!inj[i].key_file)
 			return pl_nomem(l);
-		if ((rc = pl_key(l, &inj[i])) < 0)
+		if ((rc = pl_key(l, p, &inj[i])) < 0)
 			return rc;
 		jc_pop(&l->jc, mp);
 		i++;
@@ -802,8 +816,6 @@ static int pl_audit(struct pl *l, struct pol_policy *p, const cJSON *root)
  * validated, so the more precise errors come first. */
 static const char *const pol_unenforced_keys[][2] = {
 	{ "dlp", NULL },
-	{ "routes", NULL },
-	{ "auth", NULL },
 	{ "audit", "log_bodies" },
 	{ "audit", "redact" },
 };

@@ -143,7 +143,8 @@ struct pol_auth_inject {
 	const char *provider;
 	int provider_index;
 	const char *key_file; /* absolute; root-owned, mode 0600 (checked at load) */
-	const char *key;      /* read at load (so a reload re-reads it); wiped on free */
+	const char *key;      /* read at load (so a reload re-reads it); wiped on
+			       * free; NULL when the file is missing (missing_key) */
 };
 
 struct pol_auth {
@@ -179,6 +180,13 @@ struct pol_policy {
 	int n_routes;
 	struct pol_auth auth;
 	struct pol_audit audit;
+	/* Set when a key file of auth.inject does not exist (yet) and the
+	 * policy pins no cgroup in its file: the set loads, but the policy
+	 * cannot be pinned (aigwctl pin / exec say this), and a request under
+	 * it to that provider is refused rather than sent without its key.
+	 * NULL otherwise. A key file with a bad owner or mode is always an
+	 * error. */
+	const char *missing_key;
 };
 
 struct pol_arena;
@@ -204,9 +212,8 @@ int pol_check_files(const char *const *paths, int n, const struct cfg_config *cf
 		    size_t errlen);
 void pol_set_free(struct pol_set *set);
 
-/* Keys that validate but are not enforced yet ("dlp", "routes", "auth",
- * "audit.log_bodies", "audit.redact") make a policy fail to load, so none
- * is silently ignored. true in the daemon and aigwctl; the loader's unit
+/* Keys that validate but are not enforced yet ("dlp", "audit.log_bodies",
+ * "audit.redact") make a policy fail to load, so none is silently ignored. true in the daemon and aigwctl; the loader's unit
  * tests turn it off to check the parsing of those sections itself. */
 extern bool pol_refuse_unenforced;
 

@@ -123,8 +123,12 @@ enum route_next route_plan_next(struct route_plan *pl, struct route_state *st,
 		int i = pl->order[(pl->pos + k) % pl->n];
 		uint32_t id = pl->route->targets[i].target_id;
 		struct breaker *b = &st->t[id].b;
-		enum breaker_admit a = breaker_admit(b, &st->conf, now_ms);
+		enum breaker_admit a;
 		uint64_t until = 0;
+
+		if (pl->exclude & (1u << i))
+			continue;
+		a = breaker_admit(b, &st->conf, now_ms);
 
 		if (a == BREAKER_SKIP_OPEN || a == BREAKER_SKIP_RETRY_AFTER) {
 			if (!breaker_available(b, &st->conf, now_ms, &until) && until &&
@@ -149,6 +153,18 @@ enum route_next route_plan_next(struct route_plan *pl, struct route_state *st,
 			: soonest - now_ms > UINT32_MAX ? UINT32_MAX
 							: (uint32_t)(soonest - now_ms);
 	return ROUTE_UNAVAILABLE;
+}
+
+bool route_plan_more(const struct route_plan *pl, struct route_state *st, uint64_t now_ms)
+{
+	if (pl->attempts >= pl->max_attempts)
+		return false;
+	for (int i = 0; i < pl->n; i++)
+		if (!(pl->exclude & (1u << i)) &&
+		    breaker_available(&st->t[pl->route->targets[i].target_id].b, &st->conf, now_ms,
+				      NULL))
+			return true;
+	return false;
 }
 
 bool route_plan_done(struct route_plan *pl, struct route_state *st, const struct route_pick *pick,

@@ -46,6 +46,7 @@ struct route_plan {
 	uint8_t tried[POL_MAX_TARGETS];  /* attempts per route target index */
 	uint8_t attempts, max_attempts;
 	uint8_t pos;                     /* next place in order[] */
+	uint32_t exclude;                /* bit i: target i cannot serve this request */
 };
 
 struct route_pick {
@@ -67,6 +68,10 @@ void route_plan_init(struct route_plan *pl, const struct pol_route *r, struct ro
 enum route_next route_plan_next(struct route_plan *pl, struct route_state *st,
 				const struct cfg_routing *cfg, uint64_t now_ms, uint64_t *rng,
 				struct route_pick *pick);
+/* Would route_plan_next find another attempt now (without taking a
+ * probe)? For deciding, before a failed answer is dropped, that a next
+ * attempt exists. */
+bool route_plan_more(const struct route_plan *pl, struct route_state *st, uint64_t now_ms);
 /* Report how the attempt of pick ended (breaker, Retry-After, latency).
  * Returns true when the request should go on to the next attempt. */
 bool route_plan_done(struct route_plan *pl, struct route_state *st, const struct route_pick *pick,
