@@ -222,8 +222,10 @@ static int rb_path(const struct pl_request *rq, const struct rb_target *t,
 }
 
 /* The client's path, with the model in it replaced (Gemini, Azure). */
+/* The client's path, with the model in it replaced (Gemini, Azure), and
+ * Gemini's ?key= dropped when the client's credential is. */
 static int rb_path_as_sent(const struct pl_request *rq, const struct rb_target *t,
-			   struct rb_out *o)
+			   bool drop_creds, struct rb_out *o)
 {
 	const char *m;
 	size_t ml;
@@ -231,11 +233,30 @@ static int rb_path_as_sent(const struct pl_request *rq, const struct rb_target *
 	if (t->model && papi_model_from_path(rq->api, rq->target, rq->path_len, &m, &ml)) {
 		rb_put(o, rq->target, (size_t)(m - rq->target));
 		rb_puts(o, t->model);
-		rb_put(o, m + ml, rq->target_len - (size_t)(m + ml - rq->target));
+		rb_put(o, m + ml, rq->path_len - (size_t)(m + ml - rq->target));
 	} else {
-		rb_put(o, rq->target, rq->target_len);
+		rb_put(o, rq->target, rq->path_len);
 	}
+	if (drop_creds)
+		rb_put_query(o, rq);
+	else
+		rb_put(o, rq->target + rq->path_len, rq->target_len - rq->path_len);
 	return o->bad ? -ENOSPC : 0;
+}
+
+/* Is the client's credential dropped on the way to target t? Always for
+ * another provider; for its own, when a key is injected or stripped. */
+static bool rb_drops_creds(const struct pl_request *rq, const struct rb_target *t)
+{
+	bool same = t->provider == (rq->who ? rq->who->provider_id : -1);
+	const struct pol_policy *p = rq->policy;
+
+	if (!same || (p && p->auth.strip_client_key))
+		return true;
+	for (int i = 0; p && i < p->auth.n_inject; i++)
+		if (p->auth.inject[i].provider_index == t->provider)
+			return true;
+	return false;
 }
 
 /* --- where to ------------------------------------------------------------------ */
@@ -347,7 +368,7 @@ static int rb_head(struct pl_request *rq, const struct rb_target *t, bool as_sen
 		h->drop[h->n_drop++] = "content-encoding"; /* the body goes as identity */
 	/* The client's credential reaches only its own provider, and only when
 	 * the policy neither injects a key nor strips it. */
-	if (key || !same || (rq->policy && rq->policy->auth.strip_client_key))
+	if (rb_drops_creds(rq, t))
 		for (size_t i = 0; i < PAUTH_N_CLIENT_FIELDS; i++)
 			h->drop[h->n_drop++] = pauth_client_fields[i];
 	if (key) {
@@ -476,7 +497,8 @@ int rb_build(struct pl_request *rq, const struct rb_target *t, struct pl_attempt
 	if (!path.p || !edits)
 		return -ENOMEM;
 	path.p[0] = '\0';
-	rc = as_sent ? rb_path_as_sent(rq, t, &path) : rb_path(rq, t, q, res->translate, &path);
+	rc = as_sent ? rb_path_as_sent(rq, t, rb_drops_creds(rq, t), &path)
+		     : rb_path(rq, t, q, res->translate, &path);
 	if (rc)
 		return rc;
 	/* The endpoint the target answers as, for reading its usage. */
