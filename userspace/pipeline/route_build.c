@@ -30,6 +30,19 @@ static const char *const rb_provider_fields[] = {
 #define RB_MAX_ADD (PL_MAX_HDR_EDITS + 4)
 #define RB_PATH_MAX PL_TARGET_MAX
 
+/* Copy s into d (cap bytes, NUL-terminated, cut if need be); the length
+ * written. The hot path's copies: no format string to interpret. */
+static size_t rb_put_str(char *d, size_t cap, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(d, s, n);
+	d[n] = '\0';
+	return n;
+}
+
 static bool rb_family(int a, int b)
 {
 	bool ao = a == PAPI_OPENAI || a == PAPI_AZURE_OPENAI;
@@ -293,10 +306,10 @@ static int rb_where(struct pl_request *rq, const struct rb_target *t, bool as_se
 		at->port = rq->who->dst_port;
 	}
 	if (as_sent) {
-		snprintf(at->host, sizeof(at->host), "%s", rq->who->sni ? rq->who->sni : "");
+		rb_put_str(at->host, sizeof(at->host), rq->who->sni ? rq->who->sni : "");
 		return 0;
 	}
-	snprintf(at->host, sizeof(at->host), "%s", q->url.host);
+	rb_put_str(at->host, sizeof(at->host), q->url.host);
 	at->tls = q->url.tls;
 	if (q->connect_len)
 		return 0;
@@ -353,13 +366,11 @@ static int rb_head(struct pl_request *rq, const struct rb_target *t, bool as_sen
 							: NULL;
 	bool same = t->provider == (rq->who ? rq->who->provider_id : -1);
 	const char *key = t->provider >= 0 ? rb_key(rq, t->provider) : NULL;
-	struct rb_head *h = pool_alloc(rq->pool, sizeof(*h));
+	struct rb_head head_edits, *h = &head_edits;
 	size_t need, n;
 	int rc;
 
-	if (!h)
-		return -ENOMEM;
-	memset(h, 0, sizeof(*h));
+	h->n_drop = h->n_add = 0;
 	for (size_t i = 0; i < rq->n_hdr_drop; i++)
 		h->drop[h->n_drop++] = rq->hdr_drop[i];
 	for (size_t i = 0; i < rq->n_hdr_add && h->n_add < RB_MAX_ADD; i++)
@@ -434,12 +445,13 @@ static int rb_edited_body(struct pl_request *rq, struct be_list *edits, struct b
 	return 0;
 }
 
-/* The stages' edits plus the target's model in place of the client's. */
-static int rb_model_edits(struct pl_request *rq, const char *model, struct be_list *edits)
+/* The stages' edits plus the target's model in place of the client's
+ * (*edits is rq->edits when the model stays). */
+static int rb_model_edits(struct pl_request *rq, const char *model, struct be_list **edits)
 {
 	int m;
 
-	*edits = rq->edits;
+	*edits = &rq->edits;
 	if (!model || !rq->json_ok || !rq->api->model_in_body)
 		return 0;
 	m = jt_get(rq->tape, 0, "model");
@@ -448,12 +460,13 @@ static int rb_model_edits(struct pl_request *rq, const char *model, struct be_li
 	size_t cap = strlen(model) * 6 + 3;
 	char *q = pool_alloc(rq->pool, cap);
 
-	if (!q)
+	if (!q || !(*edits = pool_alloc(rq->pool, sizeof(**edits))))
 		return -ENOMEM;
+	**edits = rq->edits;
 	q[0] = '"';
 	json_escape(q + 1, cap - 2, model);
 	strcat(q, "\"");
-	return be_add(edits, rq->tape->n[m].start, rq->tape->n[m].len, q, strlen(q));
+	return be_add(*edits, rq->tape->n[m].start, rq->tape->n[m].len, q, strlen(q));
 }
 
 /* OpenAI's stream_options.include_usage, as the client sent it (the usage
@@ -479,28 +492,40 @@ int rb_build(struct pl_request *rq, const struct rb_target *t, struct pl_attempt
 							: NULL;
 	bool as_sent = rb_as_sent(rq, t);
 	enum xlate_pair pair = XLATE_OPENAI_VIA_ANTHROPIC;
-	struct rb_out path = { .cap = RB_PATH_MAX };
-	struct be_list *edits;
+	struct rb_out path = { 0 };
+	struct be_list *edits = &rq->edits;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	memset(at, 0, sizeof(*at));
-	snprintf(res->name, sizeof(res->name), "%s%s%.*s", q ? q->name : "?", t->model ? "/" : "",
-		 (int)(sizeof(res->name) - 1), t->model ? t->model : "");
+	size_t nl = rb_put_str(res->name, sizeof(res->name), q ? q->name : "?");
+
+	if (t->model && nl + 1 < sizeof(res->name)) {
+		res->name[nl] = '/';
+		rb_put_str(res->name + nl + 1, sizeof(res->name) - nl - 1, t->model);
+	}
 	if (t->provider >= 0 && rb_key_missing(rq, t->provider))
 		return -ENOKEY; /* never the client's credential instead */
 	res->translate = !as_sent && q && rb_pair(rq, q->format, &pair) == 1;
 	if ((rc = rb_where(rq, t, as_sent, at)))
 		return rc;
-	path.p = pool_alloc(rq->pool, path.cap);
-	edits = pool_alloc(rq->pool, sizeof(*edits));
-	if (!path.p || !edits)
-		return -ENOMEM;
-	path.p[0] = '\0';
-	rc = as_sent ? rb_path_as_sent(rq, t, rb_drops_creds(rq, t), &path)
-		     : rb_path(rq, t, q, res->translate, &path);
-	if (rc)
-		return rc;
+	bool drop_creds = rb_drops_creds(rq, t);
+
+	if (as_sent && !t->model && (!drop_creds || rq->target_len == rq->path_len)) {
+		/* the common case: the client's own target, as it came */
+		path.p = (char *)rq->target;
+		path.len = path.cap = rq->target_len;
+	} else {
+		path.cap = rq->target_len + (t->model ? strlen(t->model) : 0) +
+			   (q ? strlen(q->url.prefix) + CFG_API_VERSION_MAX : 0) + 128;
+		if (!(path.p = pool_alloc(rq->pool, path.cap)))
+			return -ENOMEM;
+		path.p[0] = '\0';
+		rc = as_sent ? rb_path_as_sent(rq, t, drop_creds, &path)
+			     : rb_path(rq, t, q, res->translate, &path);
+		if (rc)
+			return rc;
+	}
 	/* The endpoint the target answers as, for reading its usage. */
 	res->up_endpoint = rq->endpoint;
 	if (!as_sent) {
@@ -532,7 +557,7 @@ int rb_build(struct pl_request *rq, const struct rb_target *t, struct pl_attempt
 	} else {
 		const char *model = q && q->format == PAPI_AZURE_OPENAI ? NULL : t->model;
 
-		if ((rc = rb_model_edits(rq, model, edits)) ||
+		if ((rc = rb_model_edits(rq, model, &edits)) ||
 		    (rc = rb_edited_body(rq, edits, scratch, body, len)))
 			return rc;
 	}

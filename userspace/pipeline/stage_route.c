@@ -172,9 +172,13 @@ static void record(struct pl_request *rq, struct pl_route *st, int status, const
 	if (r->n_attempts >= RR_MAX_ATTEMPTS)
 		return;
 	a = &r->attempts[r->n_attempts++];
-	snprintf(a->target, sizeof(a->target), "%s", st->res.name);
+	/* copies, not snprintf: this runs for every request */
+	memcpy(a->target, st->res.name, sizeof(a->target));
+	a->target[sizeof(a->target) - 1] = '\0';
 	a->status = status;
-	snprintf(a->error, sizeof(a->error), "%s", error ? error : "");
+	a->error[0] = '\0';
+	if (error)
+		strncat(a->error, error, sizeof(a->error) - 1);
 	a->ms = (uint32_t)((clock_mono_us() - st->start_us) / 1000);
 }
 
