@@ -547,6 +547,9 @@ int dmet_open(struct daemon *d, char *err, size_t errlen)
 	struct met_hooks hooks = { render_metrics, render_status, d };
 	int rc;
 
+	/* The baseline now, before "ready": a refusal between start and the
+	 * first tick is an event, not part of the baseline. */
+	kernel_events(d);
 	if (!d->cfg.metrics_addrlen)
 		return 0;
 	if (d->cfg.metrics_auth == CFG_METRICS_AUTH_TOKEN &&
