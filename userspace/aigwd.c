@@ -44,7 +44,10 @@
 #include "policy_load.h"
 #include "rate_limit.h"
 #include "resolver.h"
+#include "route_report.h"
+#include "route_state.h"
 #include "sd_notify.h"
+#include "target_addr.h"
 #include "snapshot.h"
 #include "tls_ca.h"
 #include "version.h"
@@ -195,7 +198,7 @@ static int start_workers(struct daemon *d)
 
 	if (n > AIGWD_MAX_WORKERS)
 		n = AIGWD_MAX_WORKERS;
-	if (snap_hub_init(&d->hub, d->policies, n) || !(d->rates = rl_new()) ||
+	if (snap_hub_init(&d->hub, d->policies, n, &d->cfg) || !(d->rates = rl_new()) ||
 	    !(d->acct = acct_new(d->bpf.map_fd[BPFL_MAP_CGROUP_USAGE])) ||
 	    dmet_events_new(d, n))
 		return -ENOMEM;
@@ -458,6 +461,11 @@ static int run(struct daemon *d)
 		log_err("%s", err);
 		return rc;
 	}
+	/* Route targets' host names, resolved off the workers' threads. */
+	if ((rc = taddr_start(&d->cfg))) {
+		log_err("route target resolver thread: %s", strerror(-rc));
+		return rc;
+	}
 	if ((rc = start_workers(d)))
 		return rc;
 	listeners_transparent(d);
@@ -508,6 +516,7 @@ static int run(struct daemon *d)
 static void shutdown_daemon(struct daemon *d)
 {
 	res_stop();
+	taddr_stop();
 	for (int i = 0; i < d->n_workers; i++)
 		worker_stop(&d->workers[i]);
 	/* Links and maps stay pinned: while we are away the programs apply each

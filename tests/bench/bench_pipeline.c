@@ -65,9 +65,12 @@ int main(void)
 	struct buf head = { 0 }, uhead = { 0 }, ubody = { 0 };
 	struct h1_request hreq;
 	struct h1_response hresp;
+	static const uint8_t dst[16] = { [10] = 0xff, [11] = 0xff, 104, 18, 6, 192 };
 	struct pl_who who = { .cgroup_id = 7, .policy_cgroup_id = 7, .pid = 42, .comm = "python3",
 			      .cgroup = "system.slice/app.service", .exe = "/usr/bin/python3",
-			      .provider_id = 0, .provider = "openai", .sni = "api.openai.com" };
+			      .provider_id = 0, .provider = "openai", .sni = "api.openai.com",
+			      .dst_addr = dst, .dst_port = 443 };
+	struct pl_attempt at;
 	static struct pl_request rq;
 	int iters = getenv("BENCH_ITERS") ? atoi(getenv("BENCH_ITERS")) : 200000;
 	size_t blen, rlen, rhlen;
@@ -132,10 +135,13 @@ int main(void)
 			pl_request_begin(&rq);
 			if (pl_request_run(&rq) != PL_PASS)
 				die(rq.answer.message);
-			if (pl_upstream_head(&rq, &uhead) || pl_upstream_body(&rq, &ubody, &ub, &ul))
+			/* what the session does: the attempt's head and body */
+			if (pl_attempt_next(&rq, &at, &uhead, &ubody, &ub, &ul) != 1)
 				die("upstream head");
 			if (h1_parse_response(resp, rhlen, false, &hresp) <= 0)
 				die("response head");
+			if (pl_attempt_status(&rq, hresp.status, 0))
+				die("failed over");
 			if (!h1w_response_head(out_head, sizeof(out_head), &hresp, false))
 				die("client head");
 			pl_response_head(&rq, hresp.status, hresp.content_type, hresp.content_type_len,

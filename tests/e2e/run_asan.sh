@@ -13,7 +13,7 @@ export AIGW_E2E_AIGWD=$PWD/build/san/aigwd AIGW_E2E_SUITE=e2e-asan
 export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:abort_on_error=1:handle_abort=1"
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="log_path=$reports/lsan"
-tests/e2e/run.sh test_proxy.py test_replay.py test_request_path.py test_audit.py test_dlp.py
+tests/e2e/run.sh test_proxy.py test_replay.py test_request_path.py test_audit.py test_dlp.py test_routing.py
 status=$?
 found=$(find "$reports" -type f -size +0 | sort)
 if [ -n "$found" ]; then

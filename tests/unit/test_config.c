@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "json_check.h"
+#include "provider_catalog.h"
 
 #define FIX "tests/unit/fixtures/config"
 #define ERRLEN 1024
@@ -92,7 +93,14 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.http.handshake_timeout_ms, 10000);
 	assert_int_equal(cfg.http.first_byte_timeout_ms, 300000);
 	assert_int_equal(cfg.http.idle_timeout_ms, 60000);
-	assert_int_equal(cfg.n_providers, 0);
+	/* No "providers": the built-in catalog, in its order. */
+	assert_int_equal(cfg.n_providers, (int)pcat_n_builtins);
+	for (size_t i = 0; i < pcat_n_builtins; i++)
+		assert_string_equal(cfg.providers[i].name, pcat_builtins[i].name);
+	assert_int_equal(cfg.routing.breaker_failures, 5);
+	assert_int_equal(cfg.routing.breaker_open_ms, 30000);
+	assert_int_equal(cfg.routing.backoff_ms, 100);
+	assert_int_equal(cfg.routing.backoff_max_ms, 2000);
 	cfg_free(&cfg);
 	cfg_free(&cfg); /* idempotent */
 
@@ -101,7 +109,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.http.max_headers, 7);
 	assert_int_equal(cfg.http.max_request_line, 8192);
 	assert_int_equal(cfg.http.idle_timeout_ms, 60000);
-	assert_int_equal(cfg.n_providers, 0);
+	assert_int_equal(cfg.n_providers, (int)pcat_n_builtins);
 	cfg_free(&cfg);
 }
 
@@ -117,16 +125,19 @@ static void test_repo_config(void **state)
 	assert_string_equal(cfg.config_dir, "policies");
 	assert_int_equal(cfg.listen_port, 15443);
 	assert_string_equal(cfg.bpf_pin_dir, "/sys/fs/bpf/aigw");
-	assert_int_equal(cfg.n_providers, 3);
+	/* The repo's config keeps the whole built-in catalog. */
+	assert_int_equal(cfg.n_providers, (int)pcat_n_builtins);
 	assert_int_equal(cfg_provider_index(&cfg, "openai"), 0);
-	assert_int_equal(cfg_provider_index(&cfg, "anthropic"), 1);
-	assert_int_equal(cfg_provider_index(&cfg, "gemini"), 2);
-	assert_int_equal(cfg_provider_index(&cfg, "mistral"), -1);
+	assert_int_equal(cfg_provider_index(&cfg, "azure"), 1);
+	assert_int_equal(cfg_provider_index(&cfg, "anthropic"), 2);
+	assert_int_equal(cfg_provider_index(&cfg, "gemini"), 3);
+	assert_int_equal(cfg_provider_index(&cfg, "mistral"), 4);
+	assert_int_equal(cfg_provider_index(&cfg, "nope"), -1);
 	assert_string_equal(cfg.providers[0].hosts[0], "api.openai.com");
-	assert_string_equal(cfg.providers[1].hosts[0], "api.anthropic.com");
-	assert_string_equal(cfg.providers[2].hosts[0], "generativelanguage.googleapis.com");
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(cfg.providers[i].n_hosts, 1);
+	assert_string_equal(cfg.providers[2].hosts[0], "api.anthropic.com");
+	assert_string_equal(cfg.providers[3].hosts[0], "generativelanguage.googleapis.com");
+	for (int i = 0; i < cfg.n_providers; i++) {
+		assert_int_equal(cfg.providers[i].n_hosts, i == 1 ? 0 : 1);
 		assert_int_equal(cfg.providers[i].n_addrs, 0);
 	}
 	cfg_free(&cfg);
@@ -167,7 +178,8 @@ static void test_fixture_values(void **state)
 	assert_int_equal(m6->sin6_port, htons(19464));
 	assert_true(IN6_IS_ADDR_LOOPBACK(&m6->sin6_addr));
 
-	assert_int_equal(cfg.n_providers, 2);
+	/* Two built-in providers overridden: still the catalog's size. */
+	assert_int_equal(cfg.n_providers, (int)pcat_n_builtins);
 	assert_string_equal(cfg.providers[0].name, "openai");
 	/* Host names are matched against SNI case-insensitively: kept lower-case. */
 	assert_string_equal(cfg.providers[0].hosts[0], "api.openai.com");
@@ -183,9 +195,9 @@ static void test_fixture_values(void **state)
 	assert_int_equal(a->port, 8443);
 	assert_int_equal(a->addr[0], 0xfd);
 	assert_int_equal(a->addr[3], 0x16);
-	assert_string_equal(cfg.providers[1].name, "anthropic");
-	assert_int_equal(cfg.providers[1].n_addrs, 0);
-	assert_null(cfg.providers[1].addrs);
+	assert_string_equal(cfg.providers[2].name, "anthropic");
+	assert_int_equal(cfg.providers[2].n_addrs, 0);
+	assert_null(cfg.providers[2].addrs);
 	cfg_free(&cfg);
 }
 
@@ -260,10 +272,11 @@ static void test_unknown_keys(void **state)
 		  "$.listen_prot: unknown key (expected one of \"listen_port\", \"cgroup_root\", "
 		  "\"bpf_pin_dir\", \"state_dir\", \"log_dir\", \"control_socket\", "
 		  "\"upstream_ca_file\", \"metrics_listen\", \"metrics_auth\", \"workers\", \"http\", "
+		  "\"routing\", "
 		  "\"providers\", \"overload\", \"audit\")" },
 		{ "{\"providers\": {\"openai\": {\"hosts\": [\"a.com\"], \"host\": \"b.com\"}}}",
 		  "$.providers.openai.host: unknown key (expected one of \"hosts\", "
-		  "\"addresses\")" },
+		  "\"addresses\", \"format\", \"base_url\", \"connect\", \"api_version\")" },
 		{ "{\"providers\": {\"p\": {\"hosts\": [\"a.com\"], \"addresses\": "
 		  "[{\"cidr\": \"10.0.0.0/8\", \"prot\": 1}]}}}",
 		  "$.providers.p.addresses[0].prot: unknown key (expected one of \"cidr\", "
@@ -309,10 +322,14 @@ static void test_type_errors(void **state)
 		{ "{\"http\": {\"max_body_bytes\": \"1M\"}}", "$.http.max_body_bytes: must be an integer" },
 		{ "{\"providers\": []}", "$.providers: must be an object" },
 		{ "{\"providers\": {\"p\": []}}", "$.providers.p: must be an object" },
-		{ "{\"providers\": {\"p\": {}}}", "$.providers.p.hosts: is required" },
+		{ "{\"providers\": {\"p\": {}}}",
+		  "$.providers.p: a provider needs \"hosts\" (traffic to intercept) or \"base_url\" "
+		  "(a route target), or both" },
 		{ "{\"providers\": {\"p\": {\"hosts\": \"a.com\"}}}",
 		  "$.providers.p.hosts: must be an array" },
-		{ "{\"providers\": {\"p\": {\"hosts\": []}}}", "$.providers.p.hosts: must not be empty" },
+		{ "{\"providers\": {\"p\": {\"hosts\": []}}}",
+		  "$.providers.p: a provider needs \"hosts\" (traffic to intercept) or \"base_url\" "
+		  "(a route target), or both" },
 		{ "{\"providers\": {\"p\": {\"hosts\": [1]}}}",
 		  "$.providers.p.hosts[0]: must be a string" },
 		{ "{\"providers\": {\"p\": {\"hosts\": [\"a.com\"], \"addresses\": {}}}}",
@@ -553,9 +570,9 @@ static void test_hostnames(void **state)
 		   "digits, '-' and '.' only (no wildcards, ports or schemes)");
 	expect_err("{\"providers\": {\"a\": {\"hosts\": [\"x.com\"]}, "
 		   "\"b\": {\"hosts\": [\"y.com\", \"X.com\"]}}}",
-		   "$.providers.b.hosts[1]: host \"X.com\" is already listed under provider \"a\"");
+		   "$.providers.b.hosts[1]: host \"x.com\" is already listed under provider \"a\"");
 	expect_err("{\"providers\": {\"a\": {\"hosts\": [\"x.com\", \"x.com\"]}}}",
-		   "$.providers.a.hosts[1]: host \"x.com\" is already listed under provider \"a\"");
+		   "$.providers.a.hosts[1]: host \"x.com\" is listed twice");
 	expect_err("{\"providers\": {\"a.b\": {\"hosts\": [\"x.com\"]}}}",
 		   "$.providers[\"a.b\"]: provider name must match [A-Za-z0-9_-]{1,64}");
 	expect_err("{\"providers\": {\"\": {\"hosts\": [\"x.com\"]}}}",

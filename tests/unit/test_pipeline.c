@@ -73,6 +73,9 @@ static enum pl_verdict run_req(const struct pol_policy *p, const char *sni, cons
 	pool_reset(&pool);
 	pl_request_reset(&rq);
 	who.sni = sni;
+	/* as conn.c finds it: the catalog provider of the SNI */
+	who.provider_id = cfg_provider_of_host(&cfg, sni);
+	who.provider = cfg_provider_name(&cfg, who.provider_id);
 	rq.env = &env;
 	rq.policy = p;
 	rq.who = &who;

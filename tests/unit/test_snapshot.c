@@ -25,7 +25,7 @@ static void test_workers_pick_up_new_snapshot(void **state)
 	struct snap_hub hub;
 	struct snap *w0 = NULL, *w1 = NULL;
 
-	assert_int_equal(snap_hub_init(&hub, empty_set(), 2), 0);
+	assert_int_equal(snap_hub_init(&hub, empty_set(), 2, NULL), 0);
 	snap_worker_turn(&hub, 0, &w0);
 	snap_worker_turn(&hub, 1, &w1);
 	assert_ptr_equal(w0, w1);
@@ -51,7 +51,7 @@ static void test_request_reference_outlives_reload(void **state)
 	struct snap_hub hub;
 	struct snap *w0 = NULL, *req;
 
-	assert_int_equal(snap_hub_init(&hub, empty_set(), 1), 0);
+	assert_int_equal(snap_hub_init(&hub, empty_set(), 1, NULL), 0);
 	snap_worker_turn(&hub, 0, &w0);
 	req = snap_get(w0); /* a request in flight */
 	assert_int_equal(snap_publish(&hub, empty_set()), 0);

@@ -19,11 +19,17 @@
  *                "cgroup_root":"", "pin_dir":"/sys/fs/bpf/aigw",
  *                "programs":["link_connect4", ...],  // pinned links in force
  *                "pins":[{"cgroup":"a/b", "policy":"strict", "present":true}],
- *                "policies":["default", "strict"]}
+ *                "policies":["default", "strict"],
+ *                "targets":[{"target":"anthropic/claude-x", "breaker":"closed",
+ *                            "consecutive_failures":0, "opened":0, "latency_ms":212.5,
+ *                            "attempts":40, "failures":1, "retry_after_s":0}]}
  *            "present": the cgroup exists and its row is in the kernel's
  *            cgroup_policy map, so the pin is in force; false for a pinned
  *            path that does not exist yet. A pin may also carry
  *            "fail_mode": "open"|"closed" (aigwctl's offline view sets it).
+ *            "targets": the route targets of the policies in force, their
+ *            circuit breaker ("closed", "open", "half_open"), the moving
+ *            average of their time to first byte, and their attempts.
  *   reload   {"cmd":"reload"}
  *            -> {"ok":true, "policies":3}
  *            or {"ok":false, "error":"FILE: $.path: reason"}: nothing changed.
@@ -71,6 +77,7 @@
 #define CTLP_F_PINS "pins"
 #define CTLP_F_PRESENT "present"
 #define CTLP_F_POLICIES "policies"
+#define CTLP_F_TARGETS "targets"
 #define CTLP_F_FAIL_MODE "fail_mode"
 
 /* The reply the server sends to a caller that is not root. */

@@ -231,6 +231,33 @@ static double num(const cJSON *o, const char *field)
 	return cJSON_IsNumber(v) ? v->valuedouble : -1;
 }
 
+/* The route targets (running daemon only): breaker, latency, attempts. */
+static void print_targets(FILE *f, const cJSON *targets)
+{
+	const cJSON *t;
+
+	if (!cJSON_IsArray(targets) || !cJSON_GetArraySize(targets))
+		return;
+	fprintf(f, "\n%-40s %-9s %5s %7s %11s %9s %8s\n", "route target", "breaker", "fails",
+		"opened", "latency", "attempts", "failed");
+	cJSON_ArrayForEach(t, targets) {
+		const char *name = ctlp_str(t, "target"), *br = ctlp_str(t, "breaker");
+		double ra = num(t, "retry_after_s");
+		char lat[32];
+
+		if (num(t, "latency_ms") > 0)
+			snprintf(lat, sizeof(lat), "%.1f ms", num(t, "latency_ms"));
+		else
+			snprintf(lat, sizeof(lat), "-");
+		fprintf(f, "%-40s %-9s %5.0f %7.0f %11s %9.0f %8.0f", name ? name : "?",
+			br ? br : "?", num(t, "consecutive_failures"), num(t, "opened"), lat,
+			num(t, "attempts"), num(t, "failures"));
+		if (ra > 0)
+			fprintf(f, "  (left alone for %.0f s: Retry-After)", ra);
+		fputc('\n', f);
+	}
+}
+
 void cstat_print(FILE *f, const cJSON *st, bool running)
 {
 	const char *root = ctlp_str(st, CTLP_F_CGROUP_ROOT), *pin_dir = ctlp_str(st, CTLP_F_PIN_DIR);
@@ -264,4 +291,5 @@ void cstat_print(FILE *f, const cJSON *st, bool running)
 	print_programs(f, cJSON_GetObjectItemCaseSensitive(st, CTLP_F_PROGRAMS));
 	print_policies(f, cJSON_GetObjectItemCaseSensitive(st, CTLP_F_POLICIES));
 	print_pins(f, cJSON_GetObjectItemCaseSensitive(st, CTLP_F_PINS), running);
+	print_targets(f, cJSON_GetObjectItemCaseSensitive(st, CTLP_F_TARGETS));
 }

@@ -9,7 +9,10 @@
 #include "ctl_proto.h"
 #include "ctl_server.h"
 #include "ctl_status.h"
+#include "clock.h"
 #include "daemon_metrics.h"
+#include "route_report.h"
+#include "snapshot.h"
 #include "log.h"
 
 int daemon_apply_pins(struct daemon *d)
@@ -65,6 +68,9 @@ static int h_status(void *ctx, const cJSON *req, cJSON *reply, char *err, size_t
 		add_pin(pins, d, d->live_pins.pins[i].cgroup, d->live_pins.pins[i].policy);
 	cJSON_AddItemToObject(reply, CTLP_F_PINS, pins);
 	cJSON_AddItemToObject(reply, CTLP_F_POLICIES, names);
+	cJSON_AddItemToObject(reply, CTLP_F_TARGETS,
+			      route_report_json(atomic_load(&d->hub.current)->routes,
+						clock_mono_ms()));
 	return 0;
 }
 
@@ -89,10 +95,17 @@ static int h_pin(void *ctx, const cJSON *req, cJSON *reply, char *err, size_t er
 			 cg ? why : "missing");
 		return -EINVAL;
 	}
-	if (!pol || !pol_set_find(d->policies, pol)) {
+	const struct pol_policy *p = pol ? pol_set_find(d->policies, pol) : NULL;
+
+	if (!p) {
 		snprintf(err, errlen, "pin: no policy named \"%s\" (see aigwctl status)",
 			 pol ? pol : "");
 		return -ENOENT;
+	}
+	if (p->missing_key) {
+		snprintf(err, errlen, "pin: policy \"%s\" cannot be pinned: %s", pol,
+			 p->missing_key);
+		return -ENOKEY;
 	}
 	if ((rc = rpin_set(&d->live_pins, cg, pol))) {
 		snprintf(err, errlen, "pin: %s", strerror(-rc));

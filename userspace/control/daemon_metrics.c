@@ -19,6 +19,9 @@
 #include "metrics.h"
 #include "prom_text.h"
 #include "req_metrics.h"
+#include "route_report.h"
+#include "snapshot.h"
+#include "clock.h"
 #include "tls_ca.h"
 #include "usage_view.h"
 #include "version.h"
@@ -266,6 +269,8 @@ static void render_metrics(FILE *f, bool full, void *arg)
 	cgroup_families(f, d);
 	request_tables(d, tables);
 	rqm_render(f, tables, d->n_workers, &names);
+	/* the main thread holds the current snapshot: safe to read */
+	route_report_prom(f, atomic_load(&d->hub.current)->routes, clock_mono_ms());
 }
 
 static void kernel_events(struct daemon *d);

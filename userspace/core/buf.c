@@ -27,9 +27,11 @@ int buf_reserve(struct buf *b, size_t need, size_t limit)
 
 int buf_append(struct buf *b, const void *data, size_t n, size_t limit)
 {
-	int rc = n ? buf_reserve(b, n, limit) : 0;
+	int rc;
 
-	if (rc)
+	if (!n)
+		return 0; /* b->p may still be NULL: memcpy(NULL, ., 0) is undefined */
+	if ((rc = buf_reserve(b, n, limit)))
 		return rc;
 	memcpy(b->p + b->len, data, n);
 	b->len += n;

@@ -20,7 +20,7 @@
 #include "uri_path.h"
 
 extern const struct pl_stage pl_stage_models, pl_stage_limits, pl_stage_rate, pl_stage_budget,
-	pl_stage_dlp, pl_stage_usage;
+	pl_stage_dlp, pl_stage_usage, pl_stage_route;
 
 /* The declared order: refusals that cost nothing come first, and nothing
  * is counted against a rate for a request a rule refuses anyway. */
@@ -31,6 +31,7 @@ const struct pl_stage *const pl_stages[] = {
 	&pl_stage_budget,
 	&pl_stage_dlp,
 	&pl_stage_usage,
+	&pl_stage_route, /* last: it sees the body as the other stages left it */
 };
 const size_t pl_n_stages = sizeof(pl_stages) / sizeof(pl_stages[0]);
 
@@ -102,7 +103,13 @@ static enum pl_verdict prepare(struct pl_request *rq)
 		return pl_refuse(rq, 421, RR_BAD_REQUEST, 0,
 				 "this connection is for %s; the request names host %.*s", sni,
 				 (int)(h->host_len > 200 ? 200 : h->host_len), h->host);
-	rq->api = papi_get(papi_format_of_host(*sni ? sni : h->host, *sni ? strlen(sni) : h->host_len));
+	/* The format the catalog gives the provider called; by host name for
+	 * traffic the catalog does not name. */
+	if (rq->who && rq->who->provider_id >= 0 && rq->who->provider_id < rq->env->cfg->n_providers)
+		rq->api = papi_get((enum papi_format)rq->env->cfg->providers[rq->who->provider_id].format);
+	else
+		rq->api = papi_get(papi_format_of_host(*sni ? sni : h->host,
+						       *sni ? strlen(sni) : h->host_len));
 	t = pool_alloc(rq->pool, PL_TARGET_MAX);
 	if (!t)
 		return pl_refuse(rq, 500, RR_OVERLOAD, 0, "out of memory");
@@ -146,6 +153,8 @@ void pl_request_begin(struct pl_request *rq)
 	rq->n_filters = 0;
 	rq->ttfb_us = 0;
 	rq->complete = false;
+	rq->route = NULL;
+	rq->up_endpoint = NULL;
 	memset(&rq->rec, 0, sizeof(rq->rec));
 }
 
@@ -352,7 +361,8 @@ int pl_upstream_body(struct pl_request *rq, struct buf *scratch, const char **bo
 void pl_response_head(struct pl_request *rq, int status, const char *content_type,
 		      size_t ct_len, const char *content_encoding, size_t ce_len)
 {
-	const struct papi_endpoint *e = rq->endpoint;
+	/* The usage is read in the API the target answered in. */
+	const struct papi_endpoint *e = rq->up_endpoint ? rq->up_endpoint : rq->endpoint;
 
 	rq->status = status;
 	if (e && e->cost == PAPI_COUNTED && e->usage != UX_API_UNKNOWN && status >= 200 &&
@@ -482,6 +492,7 @@ void pl_request_end(struct pl_request *rq, int sent_status, uint64_t now_us)
 
 void pl_request_reset(struct pl_request *rq)
 {
+	pl_route_release(rq);
 	if (rq->ux_on)
 		ux_free(&rq->ux);
 	rq->ux_on = false;

@@ -7,9 +7,10 @@
  *     budget   the token budget of the window         stage_budget.c
  *     dlp      block, redact or log what DLP finds    stage_dlp.c
  *     usage    ask a stream for its usage             stage_usage.c
+ *     route    where it goes, with which key, in which API   stage_route.c
  *
- * (Routing and API translation plug in as stages of their own, in that
- * order after dlp; see "Adding a stage" below.)
+ * (API translation happens in the route stage's filters; see "Adding a
+ * stage" below.)
  *
  * The session (proxy/session.c) owns the connection and knows no provider;
  * it hands the pipeline a parsed request head and the whole decoded body,
@@ -55,10 +56,13 @@
 #include "policy_load.h"
 #include "pool.h"
 #include "req_record.h"
+#include "route_retry.h"
 #include "usage_extract.h"
 
 struct acct;
 struct dlp_worker;
+struct route_state;
+struct pl_route;
 struct rl_table;
 struct price_table;
 struct cfg_config;
@@ -82,6 +86,8 @@ struct pl_env {
 	struct jt_tape tape;              /* this worker's parse tape */
 	struct buf inflated;              /* this worker's inflate buffer */
 	struct dlp_worker *dlp;           /* this worker's DLP scratch (stage_dlp.c) */
+	int worker;                       /* this worker's index (latency rows) */
+	uint64_t rng;                     /* this worker's random state (routing) */
 };
 
 /* Who is asking, from the kernel's origin record (filled by the session). */
@@ -93,6 +99,8 @@ struct pl_who {
 	int provider_id;           /* catalog provider the client called, -1 = none */
 	const char *provider;      /* its name */
 	const char *sni;
+	const uint8_t *dst_addr;   /* the original destination (16 bytes, v4-mapped) */
+	uint16_t dst_port;
 };
 
 enum pl_verdict { PL_PASS, PL_ANSWER };
@@ -132,6 +140,7 @@ struct pl_request {
 	uint64_t now_ms;       /* the same, milliseconds (the record's ts) */
 	uint64_t t0_us;        /* monotonic at the head (latency) */
 	uint64_t id;           /* unique in this run */
+	struct route_state *routes; /* the policy set's route targets (may be NULL) */
 
 	/* --- the request as the stages see it --------------------------- */
 	const struct papi *api;             /* the format the client speaks */
@@ -162,6 +171,10 @@ struct pl_request {
 	/* A filter that cut the response (DLP) says why here, with the reason
 	 * in answer.message; RR_NONE otherwise. */
 	enum rr_refusal cut_refusal;
+
+	/* where the request goes: the attempts (stage_route.c) */
+	struct pl_route *route;             /* NULL until the first attempt */
+	const struct papi_endpoint *up_endpoint; /* as the target speaks it (usage) */
 
 	/* --- the response ------------------------------------------------- */
 	int status;                         /* upstream's status (0 before) */
@@ -226,6 +239,41 @@ int pl_answer_write(const struct pl_request *rq, struct buf *out);
 int pl_upstream_head(struct pl_request *rq, struct buf *out);
 int pl_upstream_body(struct pl_request *rq, struct buf *scratch, const char **body,
 		     size_t *len);
+
+/* --- the attempts (stage_route.c) -------------------------------------------
+ *
+ * What goes upstream goes as attempts: one to where the client sent it, or,
+ * under a route, to the route's targets in the order its strategy gives,
+ * failing over while nothing has reached the client (route_retry.h says
+ * which outcomes do). Each attempt has its own address, TLS name, head
+ * (path, Host, the key of its provider) and body (the target's model, or
+ * the request translated into the target's API). The session drives:
+ *
+ *   pl_attempt_next    where to and what: 1 go, 0 nothing (more) to try
+ *                      (rq->answer says why), < 0 out of memory;
+ *   pl_attempt_failed  it failed before a head came; true: try the next
+ *                      (call pl_attempt_next), false: rq->answer is filled
+ *                      (502, or 504 after a timeout) with every attempt;
+ *   pl_attempt_status  a head came: true when its status (429, 5xx) is to
+ *                      be failed over rather than forwarded;
+ *   pl_attempt_cut     the response died after it started. */
+struct pl_attempt {
+	uint8_t addr[16];      /* v4-mapped for IPv4 */
+	uint16_t port;
+	bool tls;              /* false: plain HTTP to a private address */
+	char host[256];        /* SNI, and the name the certificate must carry */
+	uint32_t wait_ms;      /* wait this long before connecting (backoff) */
+	uint32_t head_ms;      /* the head must come within (0: first_byte_timeout) */
+};
+
+int pl_attempt_next(struct pl_request *rq, struct pl_attempt *at, struct buf *head,
+		    struct buf *scratch, const char **body, size_t *len);
+bool pl_attempt_failed(struct pl_request *rq, enum route_outcome_kind kind, const char *error);
+bool pl_attempt_status(struct pl_request *rq, int status, uint32_t retry_after_ms);
+void pl_attempt_cut(struct pl_request *rq);
+/* At the request's end (pipeline.c): an attempt still out without an
+ * outcome (the client left) gives its breaker probe back. */
+void pl_route_release(struct pl_request *rq);
 
 /* The response: head, decoded body bytes (any split), end. With filters,
  * pl_response_data/end append the bytes for the client to out; without,

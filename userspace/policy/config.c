@@ -11,17 +11,16 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "config_providers.h"
 #include "json_check.h"
 
 static const char *const cfg_keys[] = {
 	"listen_port", "cgroup_root", "bpf_pin_dir", "state_dir", "log_dir", "control_socket",
-	"upstream_ca_file", "metrics_listen", "metrics_auth", "workers", "http", "providers", "overload", "audit",
-	NULL,
+	"upstream_ca_file", "metrics_listen", "metrics_auth", "workers", "http", "routing",
+	"providers", "overload", "audit", NULL,
 };
 static const char *const cfg_overload_keys[] = { "max_connections", "max_buffered_bytes", NULL };
 static const char *const cfg_audit_keys[] = { "fsync", NULL };
-static const char *const cfg_provider_keys[] = { "hosts", "addresses", NULL };
-static const char *const cfg_address_keys[] = { "cidr", "port", NULL };
 
 /* The "http" object: every limit is a named setting with a default and a
  * range, so the table is the documentation. */
@@ -230,68 +229,22 @@ int cfg_cidr_parse(const char *s, struct cfg_addr *out, char *why, size_t whylen
 int cfg_loopback_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
 		       const char **why)
 {
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon, *port_s;
-	size_t hlen, plen;
-	long port;
+	char buf[64];
+	int rc;
 
-	memset(ss, 0, sizeof(*ss));
-	*why = "must be \"HOST:PORT\" with a loopback host (127.x.y.z, localhost or [::1])";
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-
-		if (!close || close[1] != ':')
-			return -EINVAL;
-		hlen = (size_t)(close - s - 1);
-		if (hlen >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, s + 1, hlen);
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon)
-			return -EINVAL;
-		hlen = (size_t)(colon - s);
-		if (hlen >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, s, hlen);
-	}
-	host[hlen] = '\0';
-	port_s = colon + 1;
-	plen = strlen(port_s);
-	if (plen == 0 || plen > 5 || strspn(port_s, "0123456789") != plen)
+	if (!strncmp(s, "localhost:", 10) &&
+	    snprintf(buf, sizeof(buf), "127.0.0.1:%s", s + 10) < (int)sizeof(buf))
+		s = buf;
+	rc = cfg_hostport_parse(s, ss, len, why);
+	if (rc == -EINVAL)
+		*why = "must be \"HOST:PORT\" with a loopback host (127.x.y.z, localhost or [::1])";
+	if (rc < 0)
 		return -EINVAL;
-	port = strtol(port_s, NULL, 10);
-	if (port < 1 || port > 65535) {
-		*why = "port must be between 1 and 65535";
+	if (ss->ss_family == AF_INET
+		    ? (ntohl(((struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) != 127
+		    : !IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ss)->sin6_addr)) {
+		*why = "host must be a loopback address (metrics are never exposed)";
 		return -EINVAL;
-	}
-	if (s[0] == '[') {
-		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
-			return -EINVAL;
-		if (!IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr)) {
-			*why = "host must be a loopback address (metrics are never exposed)";
-			return -EINVAL;
-		}
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*a6);
-	} else {
-		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-
-		if (strcmp(host, "localhost") == 0)
-			strcpy(host, "127.0.0.1");
-		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-			return -EINVAL;
-		if ((ntohl(a4->sin_addr.s_addr) >> 24) != 127) {
-			*why = "host must be a loopback address (metrics are never exposed)";
-			return -EINVAL;
-		}
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*a4);
 	}
 	return 0;
 }
@@ -302,16 +255,7 @@ void cfg_free(struct cfg_config *cfg)
 {
 	if (!cfg)
 		return;
-	for (int i = 0; cfg->providers && i < cfg->n_providers; i++) {
-		struct cfg_provider *p = &cfg->providers[i];
-
-		for (int j = 0; p->hosts && j < p->n_hosts; j++)
-			free(p->hosts[j]);
-		free(p->hosts);
-		free(p->addrs);
-		free(p->name);
-	}
-	free(cfg->providers);
+	cfg_providers_free(cfg);
 	free(cfg->config_dir);
 	free(cfg->cgroup_root);
 	free(cfg->bpf_pin_dir);
@@ -329,142 +273,6 @@ int cfg_provider_index(const struct cfg_config *cfg, const char *name)
 		if (strcmp(cfg->providers[i].name, name) == 0)
 			return i;
 	return -1;
-}
-
-static int cfg_nomem(struct jc_ctx *c)
-{
-	return jc_file_error(c->file, c->err, c->errlen, -ENOMEM, "out of memory");
-}
-
-/* Has any provider before (pi, hi) listed this host? A host maps an SNI to
- * one provider, so it may appear once in the whole catalog. */
-static const char *cfg_host_owner(const struct cfg_config *cfg, int pi, int hi, const char *h)
-{
-	for (int i = 0; i <= pi; i++) {
-		const struct cfg_provider *p = &cfg->providers[i];
-
-		for (int j = 0; j < (i == pi ? hi : p->n_hosts); j++)
-			if (strcmp(p->hosts[j], h) == 0)
-				return p->name;
-	}
-	return NULL;
-}
-
-static int cfg_parse_hosts(struct jc_ctx *c, struct cfg_config *cfg, int pi, const cJSON *prov)
-{
-	struct cfg_provider *p = &cfg->providers[pi];
-	const cJSON *arr, *it;
-	int rc, n, i = 0;
-
-	rc = jc_array(c, prov, "hosts", JC_REQUIRED | JC_NONEMPTY, &arr, &n);
-	if (rc < 0)
-		return rc;
-	p->hosts = calloc((size_t)n, sizeof(*p->hosts));
-	if (!p->hosts)
-		return cfg_nomem(c);
-	p->n_hosts = n;
-	size_t mk = jc_push_key(c, "hosts");
-	cJSON_ArrayForEach(it, arr) {
-		size_t mi = jc_push_index(c, i);
-		const char *h, *why, *owner;
-
-		rc = jc_as_string(c, it, JC_PRINTABLE, 0, &h);
-		if (rc < 0)
-			return rc;
-		if (cfg_hostname_check(h, &why) < 0)
-			return jc_error(c, "\"%s\" %s", h, why);
-		p->hosts[i] = strdup(h);
-		if (!p->hosts[i])
-			return cfg_nomem(c);
-		for (char *q = p->hosts[i]; *q; q++)
-			*q = (char)tolower((unsigned char)*q);
-		owner = cfg_host_owner(cfg, pi, i, p->hosts[i]);
-		if (owner)
-			return jc_error(c, "host \"%s\" is already listed under provider \"%s\"", h,
-					owner);
-		jc_pop(c, mi);
-		i++;
-	}
-	jc_pop(c, mk);
-	return 0;
-}
-
-static int cfg_parse_addresses(struct jc_ctx *c, struct cfg_provider *p, const cJSON *prov)
-{
-	const cJSON *arr, *it;
-	int rc, n, i = 0;
-
-	rc = jc_array(c, prov, "addresses", 0, &arr, &n);
-	if (rc <= 0)
-		return rc;
-	p->addrs = calloc((size_t)n ? (size_t)n : 1, sizeof(*p->addrs));
-	if (!p->addrs)
-		return cfg_nomem(c);
-	size_t mk = jc_push_key(c, "addresses");
-	cJSON_ArrayForEach(it, arr) {
-		size_t mi = jc_push_index(c, i);
-		long long port = CFG_DEFAULT_PROVIDER_PORT;
-		const char *cidr;
-		char why[160];
-
-		rc = jc_as_object(c, it, cfg_address_keys);
-		if (rc == 0)
-			rc = jc_string(c, it, "cidr", JC_REQUIRED | JC_NONEMPTY | JC_PRINTABLE, 64,
-				       &cidr);
-		if (rc >= 0)
-			rc = jc_int(c, it, "port", 0, 1, 65535, &port);
-		if (rc < 0)
-			return rc;
-		if (cfg_cidr_parse(cidr, &p->addrs[i], why, sizeof(why)) < 0) {
-			jc_push_key(c, "cidr");
-			return jc_error(c, "%s", why);
-		}
-		p->addrs[i].port = (uint16_t)port;
-		p->n_addrs = ++i;
-		jc_pop(c, mi);
-	}
-	jc_pop(c, mk);
-	return 0;
-}
-
-static int cfg_parse_providers(struct jc_ctx *c, struct cfg_config *cfg, const cJSON *root)
-{
-	const cJSON *obj, *it;
-	int rc, n, i = 0;
-
-	rc = jc_object(c, root, "providers", 0, NULL, &obj);
-	if (rc <= 0)
-		return rc;
-	n = cJSON_GetArraySize(obj);
-	size_t mk = jc_push_key(c, "providers");
-	if (n > CFG_MAX_PROVIDERS)
-		return jc_error(c, "at most %d providers", CFG_MAX_PROVIDERS);
-	cfg->providers = calloc((size_t)n ? (size_t)n : 1, sizeof(*cfg->providers));
-	if (!cfg->providers)
-		return cfg_nomem(c);
-	cJSON_ArrayForEach(it, obj) {
-		size_t mp = jc_push_key(c, it->string);
-		struct cfg_provider *p = &cfg->providers[i];
-		const char *why;
-
-		if (cfg_name_check(it->string, &why) < 0)
-			return jc_error(c, "provider name %s", why);
-		cfg->n_providers = i + 1;
-		p->name = strdup(it->string);
-		if (!p->name)
-			return cfg_nomem(c);
-		rc = jc_as_object(c, it, cfg_provider_keys);
-		if (rc == 0)
-			rc = cfg_parse_hosts(c, cfg, i, it);
-		if (rc == 0)
-			rc = cfg_parse_addresses(c, p, it);
-		if (rc < 0)
-			return rc;
-		jc_pop(c, mp);
-		i++;
-	}
-	jc_pop(c, mk);
-	return 0;
 }
 
 static int cfg_parse_http(struct jc_ctx *c, struct cfg_http *http, const cJSON *root)
@@ -526,6 +334,11 @@ static const struct cfg_str_key cfg_str_table[] = {
 	{ "metrics_listen", offsetof(struct cfg_config, metrics_listen),
 	  CFG_DEFAULT_METRICS_LISTEN, JC_PRINTABLE },
 };
+
+static int cfg_nomem(struct jc_ctx *c)
+{
+	return jc_file_error(c->file, c->err, c->errlen, -ENOMEM, "out of memory");
+}
 
 static int cfg_parse_strings(struct jc_ctx *c, struct cfg_config *cfg, const cJSON *root)
 {
@@ -679,6 +492,8 @@ static int cfg_from_json(struct jc_ctx *c, const cJSON *root, struct cfg_config 
 		rc = cfg_check_strings(c, cfg);
 	if (rc == 0)
 		rc = cfg_parse_http(c, &cfg->http, root);
+	if (rc == 0)
+		rc = cfg_parse_routing(c, &cfg->routing, root);
 	if (rc == 0)
 		rc = cfg_parse_providers(c, cfg, root);
 	if (rc == 0)

@@ -55,11 +55,21 @@
 #define CFG_MAX_TIMEOUT_MS (24LL * 3600 * 1000)
 #define CFG_MAX_WORKERS 1024
 
+/* Route targets (the "routing" object), with their defaults and ranges. */
+#define CFG_DEFAULT_BREAKER_FAILURES 5
+#define CFG_DEFAULT_BREAKER_OPEN_MS 30000
+#define CFG_DEFAULT_BACKOFF_MS 100
+#define CFG_DEFAULT_BACKOFF_MAX_MS 2000
+#define CFG_MAX_BREAKER_FAILURES 1000
+#define CFG_MAX_BACKOFF_MS 60000
+
 /* Names: providers and policies share this shape (they appear in metrics
  * labels, file names and log lines). */
 #define CFG_NAME_MAX 64
 #define CFG_MAX_PROVIDERS 64
 #define CFG_HOSTNAME_MAX 253
+#define CFG_URL_MAX 512     /* bytes of a base_url */
+#define CFG_API_VERSION_MAX 32
 /* A cgroup path relative to the cgroup2 mount; components are file names. */
 #define CFG_CGROUP_PATH_MAX 1024
 #define CFG_CGROUP_NAME_MAX 255
@@ -75,12 +85,41 @@ struct cfg_addr {
 	uint16_t port;
 };
 
+/* Where a provider is reached (its "base_url", parsed): scheme, host,
+ * port and a path prefix that the API's own paths are appended to. */
+struct cfg_base_url {
+	bool tls;     /* https (always verified against host); false: http */
+	char *host;   /* lower-cased host name, or an IP literal without [] */
+	uint16_t port; /* explicit, or 443 / 80 */
+	char *prefix; /* "" or "/a/b" (no trailing '/') */
+};
+
+/* One provider: the built-in catalog entry of its name (provider_catalog.h)
+ * with what aigw.json overrides, or a provider of aigw.json's own. */
 struct cfg_provider {
 	char *name;
-	char **hosts; /* lower-cased RFC 1123 host names, at least one */
+	char **hosts; /* lower-cased RFC 1123 host names; none = route target only */
 	int n_hosts;
 	struct cfg_addr *addrs;
 	int n_addrs;
+	int format;     /* enum papi_format */
+	char *base_url; /* as written (or built in), NULL = none: not a route target */
+	struct cfg_base_url url; /* parsed base_url, valid when base_url != NULL */
+	/* "connect": connect here instead of resolving url.host (curl's
+	 * --connect-to); connect_len 0 = not set */
+	struct sockaddr_storage connect;
+	socklen_t connect_len;
+	char *api_version; /* azure_openai: the api-version query; else NULL */
+	bool builtin;      /* the catalog has an entry of this name */
+	bool base_url_set; /* base_url was written in aigw.json (not built in) */
+};
+
+/* The "routing" object: failover and circuit breakers of route targets. */
+struct cfg_routing {
+	uint32_t breaker_failures; /* consecutive failures that open a breaker */
+	uint32_t breaker_open_ms;  /* how long an open breaker sends nothing */
+	uint32_t backoff_ms;       /* base of the jittered backoff before a repeat */
+	uint32_t backoff_max_ms;   /* its ceiling */
 };
 
 struct cfg_http {
@@ -123,7 +162,10 @@ struct cfg_config {
 	struct cfg_http http;
 	struct cfg_overload overload;
 	int64_t audit_fsync_ms;  /* CFG_AUDIT_FSYNC_NEVER / _ALWAYS, or ms > 0 */
-	struct cfg_provider *providers; /* in file order; index = provider id */
+	struct cfg_routing routing;
+	/* The built-in catalog first (in its order), then aigw.json's own
+	 * providers in file order; index = provider id. */
+	struct cfg_provider *providers;
 	int n_providers;
 };
 
@@ -143,12 +185,28 @@ const char *cfg_provider_name(const struct cfg_config *cfg, int id);
 /* Index of the provider with this name, or -1. */
 int cfg_provider_index(const struct cfg_config *cfg, const char *name);
 
+/* Index of the provider that lists this host name (case-insensitive), or -1. */
+int cfg_provider_of_host(const struct cfg_config *cfg, const char *host);
+
 /* Shared value checks. Each returns 0 or -EINVAL with *why set to a static
  * reason (cfg_cidr_parse writes its reason into why, whylen). */
 int cfg_name_check(const char *name, const char **why);        /* [A-Za-z0-9_-]{1,64} */
 int cfg_hostname_check(const char *host, const char **why);    /* RFC 1123 */
 int cfg_cgroup_path_check(const char *path, const char **why); /* "a/b", "" = root */
 int cfg_cidr_parse(const char *s, struct cfg_addr *out, char *why, size_t whylen);
+/* "http(s)://host[:port][/prefix]" into out (strings malloc'd; free with
+ * cfg_base_url_free). http is refused unless the host is a private or
+ * loopback address literal (or "localhost"), or private_connect says that
+ * "connect" points at one: plain HTTP never leaves for the Internet. */
+int cfg_base_url_parse(const char *s, bool private_connect, struct cfg_base_url *out,
+		       const char **why);
+void cfg_base_url_free(struct cfg_base_url *u);
+/* "ADDR:PORT" / "[ADDR6]:PORT" with a literal address, any scope.
+ * -EINVAL for the shape, -ERANGE for the port. */
+int cfg_hostport_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+		       const char **why);
+/* Loopback, RFC 1918, CGNAT 100.64/10, link-local, IPv6 ULA fc00::/7. */
+bool cfg_addr_is_private(const struct sockaddr *sa);
 /* "host:port" with host 127.x.y.z, localhost, or [::1]. */
 int cfg_loopback_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
 		       const char **why);

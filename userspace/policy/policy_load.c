@@ -17,6 +17,7 @@
 #include "aigw_maps.h"
 #include "dlp_db.h"
 #include "json_check.h"
+#include "provider_auth.h"
 
 /* --- arena: one snapshot, one free ----------------------------------------- */
 
@@ -33,6 +34,8 @@ static void pa_free(struct pol_arena *a)
 	while (a) {
 		struct pol_arena *next = a->next;
 
+		/* Provider keys (auth.inject) live here: none outlives the set. */
+		explicit_bzero(a->data, a->used);
 		free(a);
 		a = next;
 	}
@@ -104,6 +107,7 @@ static const char *const pol_mt_action_names[] = { "reject", "clamp", NULL };
 /* Index + 1 is the enum pol_window value (0 is "none"). */
 static const char *const pol_window_names[] = { "hour", "day", "month", NULL };
 static const char *const pol_dlp_action_names[] = { "block", "redact", "log", NULL };
+static const char *const pol_strategy_names[] = { "ordered", "weighted", "least_latency", NULL };
 
 const char *pol_detector_name(enum pol_detector d)
 {
@@ -137,6 +141,11 @@ const char *pol_dlp_action_name(enum pol_dlp_action a)
 	return (unsigned)a <= POL_DLP_LOG ? pol_dlp_action_names[a] : "?";
 }
 
+const char *pol_strategy_name(enum pol_strategy s)
+{
+	return (unsigned)s <= POL_STRATEGY_LEAST_LATENCY ? pol_strategy_names[s] : "?";
+}
+
 /* Keys of each object, in the order the README documents them. */
 static const char *const pol_keys[] = {
 	"cgroups", "fail_mode", "inspect", "non_provider_tls", "intercept", "intercept_ports",
@@ -153,8 +162,8 @@ static const char *const pol_quota_keys[] = {
 static const char *const pol_dlp_keys[] = { "action", "detectors", "actions", "custom",
 					    "scan_responses", NULL };
 static const char *const pol_custom_keys[] = { "name", "regex", "action", NULL };
-static const char *const pol_route_keys[] = { "match", "targets", "retries", "timeout_ms",
-					      NULL };
+static const char *const pol_route_keys[] = { "match", "strategy", "targets", "retries",
+					      "timeout_ms", NULL };
 static const char *const pol_match_keys[] = { "model", "provider", NULL };
 static const char *const pol_target_keys[] = { "provider", "model", "weight", NULL };
 static const char *const pol_auth_keys[] = { "inject", "strip_client_key", NULL };
@@ -250,7 +259,7 @@ static int pl_nomem(struct pl *l)
 /* The provider at the current path: must be in aigw.json's catalog. */
 static int pl_provider(struct pl *l, const char *name, int *index)
 {
-	char list[256];
+	char list[768];
 	size_t n = 0;
 
 	*index = cfg_provider_index(l->cfg, name);
@@ -266,9 +275,9 @@ static int pl_provider(struct pl *l, const char *name, int *index)
 		n += (size_t)w;
 	}
 	if (l->cfg->n_providers == 0)
-		return jc_error(&l->jc, "unknown provider \"%s\" (aigw.json defines no providers)",
+		return jc_error(&l->jc, "unknown provider \"%s\" (the catalog has no providers)",
 				name);
-	return jc_error(&l->jc, "unknown provider \"%s\" (aigw.json defines %s)", name, list);
+	return jc_error(&l->jc, "unknown provider \"%s\" (the catalog has %s)", name, list);
 }
 
 /* An array of strings, each checked by check() (if any), none repeated,
@@ -623,6 +632,10 @@ static int pl_targets(struct pl *l, struct pol_route *r, const cJSON *route)
 	rc = jc_array(&l->jc, route, "targets", JC_REQUIRED | JC_NONEMPTY, &arr, &n);
 	if (rc < 0)
 		return rc;
+	if (n > POL_MAX_TARGETS) {
+		jc_push_key(&l->jc, "targets");
+		return jc_error(&l->jc, "at most %d targets", POL_MAX_TARGETS);
+	}
 	t = pa_alloc(l->arena, (size_t)n * sizeof(*t));
 	if (!t)
 		return pl_nomem(l);
@@ -645,6 +658,10 @@ static int pl_targets(struct pl *l, struct pol_route *r, const cJSON *route)
 		jc_push_key(&l->jc, "provider");
 		if ((rc = pl_provider(l, prov, &t[i].provider_index)) < 0)
 			return rc;
+		if (!l->cfg->providers[t[i].provider_index].base_url)
+			return jc_error(&l->jc, "provider \"%s\" has no base_url in aigw.json, "
+						"so a route cannot send requests to it",
+					prov);
 		jc_pop(&l->jc, mi);
 		t[i].provider = l->cfg->providers[t[i].provider_index].name;
 		t[i].model = model ? pa_strdup(l->arena, model) : NULL;
@@ -687,6 +704,11 @@ static int pl_route(struct pl *l, struct pol_route *r, const cJSON *it)
 		}
 		jc_pop(&l->jc, mm);
 	}
+	int strategy = POL_STRATEGY_ORDERED;
+
+	if ((rc = jc_enum(&l->jc, it, "strategy", 0, pol_strategy_names, &strategy)) < 0)
+		return rc;
+	r->strategy = (enum pol_strategy)strategy;
 	if ((rc = pl_targets(l, r, it)) < 0)
 		return rc;
 	if ((rc = jc_int(&l->jc, it, "retries", 0, 0, POL_MAX_RETRIES, &v)) < 0)
@@ -727,6 +749,40 @@ static int pl_routes(struct pl *l, struct pol_policy *p, const cJSON *root)
 	return 0;
 }
 
+/* The key of one inject entry, read now so that a reload re-reads it and a
+ * bad file refuses the policy at load, not at the first request. */
+static int pl_key(struct pl *l, struct pol_policy *p, struct pol_auth_inject *inj)
+{
+	char key[PAUTH_KEY_MAX + 1], why[512];
+	char *copy;
+	int rc = pauth_read_key(inj->key_file, key, sizeof(key), why, sizeof(why));
+
+	if (rc == -ENOENT && !p->n_cgroups) {
+		/* an example or a policy for later: usable once the file exists */
+		if (!p->missing_key) {
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "its auth.inject key file %s does not exist "
+						   "(create it, root-owned, mode 0600, then reload)",
+				 inj->key_file);
+			if (!(p->missing_key = pa_strdup(l->arena, msg)))
+				return pl_nomem(l);
+		}
+		inj->key = NULL;
+		return 0;
+	}
+	if (rc < 0) {
+		jc_push_key(&l->jc, "key_file");
+		return jc_error(&l->jc, "%s", why);
+	}
+	copy = pa_strdup(l->arena, key);
+	explicit_bzero(key, sizeof(key));
+	if (!copy)
+		return pl_nomem(l);
+	inj->key = copy;
+	return 0;
+}
+
 static int pl_auth(struct pl *l, struct pol_policy *p, const cJSON *root)
 {
 	struct pol_auth_inject *inj;
@@ -762,6 +818,8 @@ static int pl_auth(struct pl *l, struct pol_policy *p, const cJSON *root)
 		inj[i].key_file = pa_strdup(l->arena, kf);
 		if (!inj[i].key_file)
 			return pl_nomem(l);
+		if ((rc = pl_key(l, p, &inj[i])) < 0)
+			return rc;
 		jc_pop(&l->jc, mp);
 		i++;
 	}
@@ -797,8 +855,6 @@ static int pl_audit(struct pl *l, struct pol_policy *p, const cJSON *root)
  * Each entry goes when its enforcement lands. Checked after the whole policy
  * validated, so the more precise errors come first. */
 static const char *const pol_unenforced_keys[][2] = {
-	{ "routes", NULL },
-	{ "auth", NULL },
 	{ "audit", "log_bodies" },
 	{ "audit", "redact" },
 };
@@ -995,6 +1051,45 @@ static int pl_check_pins(struct pol_set *set, char *err, size_t errlen)
 	return rc;
 }
 
+/* Number the distinct (provider, model) route targets of the set. */
+static int pl_target_ids(struct pol_set *set, struct pol_arena **arena, char *err, size_t errlen)
+{
+	const struct pol_route_target **ids;
+	size_t total = 0;
+	int n = 0;
+
+	for (int i = 0; i < set->n; i++)
+		for (int r = 0; r < set->policies[i].n_routes; r++)
+			total += (size_t)set->policies[i].routes[r].n_targets;
+	ids = pa_alloc(arena, total * sizeof(*ids));
+	if (!ids)
+		return jc_file_error("policies", err, errlen, -ENOMEM, "out of memory");
+	for (int i = 0; i < set->n; i++) {
+		for (int r = 0; r < set->policies[i].n_routes; r++) {
+			const struct pol_route *rt = &set->policies[i].routes[r];
+
+			for (int t = 0; t < rt->n_targets; t++) {
+				/* the arena's own memory, const only to readers */
+				struct pol_route_target *tg = (struct pol_route_target *)&rt->targets[t];
+				int k;
+
+				for (k = 0; k < n; k++)
+					if (ids[k]->provider_index == tg->provider_index &&
+					    (ids[k]->model == tg->model ||
+					     (ids[k]->model && tg->model &&
+					      strcmp(ids[k]->model, tg->model) == 0)))
+						break;
+				if (k == n)
+					ids[n++] = tg;
+				tg->target_id = (uint32_t)k;
+			}
+		}
+	}
+	set->targets = ids;
+	set->n_targets = n;
+	return 0;
+}
+
 /* Load files (names already checked) as one set; *out only on success. */
 static int pl_load(struct pl_file *files, int n, const struct cfg_config *cfg, unsigned flags,
 		   struct pol_set **out, char *err, size_t errlen)
@@ -1046,6 +1141,8 @@ static int pl_load(struct pl_file *files, int n, const struct cfg_config *cfg, u
 	set->n = n;
 	set->policies = pols;
 	rc = pl_check_pins(set, err, errlen);
+	if (rc == 0)
+		rc = pl_target_ids(set, &arena, err, errlen);
 	if (rc < 0)
 		goto cleanup;
 	/* Compiled once, here, for the set's lifetime (a reload builds the

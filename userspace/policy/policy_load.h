@@ -33,6 +33,7 @@
 #define POL_MAX_RETRIES 5
 #define POL_DEFAULT_RETRIES 1
 #define POL_MAX_WEIGHT 1000
+#define POL_MAX_TARGETS 16        /* targets of one route */
 #define POL_MAX_RATE 1000000      /* requests/min, connects/s, burst */
 #define POL_MAX_INTERCEPT_PORTS 8 /* intercept_ports beside 443 (AIGW_MAX_TLS_PORTS) */
 
@@ -121,27 +122,37 @@ struct pol_dlp {
 	bool scan_responses;       /* default false */
 };
 
+/* How a route orders its targets (see routing/route_select.h). */
+enum pol_strategy { POL_STRATEGY_ORDERED, POL_STRATEGY_WEIGHTED, POL_STRATEGY_LEAST_LATENCY };
+
 struct pol_route_target {
-	const char *provider;  /* a provider of aigw.json */
+	const char *provider;  /* a provider of the catalog with a base_url */
 	int provider_index;    /* its index in cfg_config.providers */
 	const char *model;     /* rewrite to this model; NULL = keep */
 	uint32_t weight;       /* 1..1000, default 1 */
+	/* The same (provider, model) anywhere in the set has the same id,
+	 * 0..pol_set.n_targets-1: a target's breaker and latency are its own,
+	 * whichever routes list it. */
+	uint32_t target_id;
 };
 
 struct pol_route {
 	const char *match_model;    /* glob; NULL = any model */
 	const char *match_provider; /* NULL = any provider */
 	int match_provider_index;   /* -1 = any */
+	enum pol_strategy strategy; /* default ordered */
 	const struct pol_route_target *targets; /* at least one */
 	int n_targets;
-	uint32_t retries;           /* 0..5, default 1 */
+	uint32_t retries;           /* 0..5, default 1: attempts after the first */
 	uint32_t timeout_ms;        /* 0 = http.first_byte_timeout_ms */
 };
 
 struct pol_auth_inject {
 	const char *provider;
 	int provider_index;
-	const char *key_file; /* absolute; read by the daemon, not the loader */
+	const char *key_file; /* absolute; root-owned, mode 0600 (checked at load) */
+	const char *key;      /* read at load (so a reload re-reads it); wiped on
+			       * free; NULL when the file is missing (missing_key) */
 };
 
 struct pol_auth {
@@ -180,6 +191,13 @@ struct pol_policy {
 	int n_routes;
 	struct pol_auth auth;
 	struct pol_audit audit;
+	/* Set when a key file of auth.inject does not exist (yet) and the
+	 * policy pins no cgroup in its file: the set loads, but the policy
+	 * cannot be pinned (aigwctl pin / exec say this), and a request under
+	 * it to that provider is refused rather than sent without its key.
+	 * NULL otherwise. A key file with a bad owner or mode is always an
+	 * error. */
+	const char *missing_key;
 };
 
 struct pol_arena;
@@ -188,6 +206,9 @@ struct dlp_db;
 struct pol_set {
 	int n;
 	const struct pol_policy *policies; /* policies[i].id == i + 1 */
+	/* Every distinct route target of the set, by target_id. */
+	int n_targets;
+	const struct pol_route_target *const *targets;
 	struct pol_arena *arena;           /* owns everything above */
 	/* The compiled DLP patterns of every policy with a "dlp" section
 	 * (dlp_db.h), built once when the set loads and freed with it, so a
@@ -215,9 +236,9 @@ int pol_check_files(const char *const *paths, int n, const struct cfg_config *cf
 		    size_t errlen);
 void pol_set_free(struct pol_set *set);
 
-/* Keys that validate but are not enforced yet ("routes", "auth",
- * "audit.log_bodies", "audit.redact") make a policy fail to load, so none
- * is silently ignored. true in the daemon and aigwctl; the loader's unit
+/* Keys that validate but are not enforced yet ("audit.log_bodies",
+ * "audit.redact") make a policy fail to load, so none is silently
+ * ignored. true in the daemon and aigwctl; the loader's unit
  * tests turn it off to check the parsing of those sections itself. */
 extern bool pol_refuse_unenforced;
 
@@ -238,5 +259,6 @@ const char *pol_inspect_name(enum pol_inspect m);
 const char *pol_intercept_name(enum pol_intercept m);
 const char *pol_window_name(enum pol_window w);
 const char *pol_dlp_action_name(enum pol_dlp_action a);
+const char *pol_strategy_name(enum pol_strategy s);
 
 #endif

@@ -3,12 +3,21 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static struct snap *snap_new(struct pol_set *set, uint64_t gen)
+#include "route_state.h"
+
+static struct snap *snap_new(struct snap_hub *hub, struct pol_set *set, const struct snap *prev)
 {
 	struct snap *s = calloc(1, sizeof(*s));
+	uint64_t gen = hub->next_gen;
 
 	if (!s)
 		return NULL;
+	if (hub->cfg && !(s->routes = route_state_new(set, hub->cfg, hub->n_workers,
+						      prev ? prev->routes : NULL))) {
+		free(s);
+		return NULL;
+	}
+	hub->next_gen++;
 	s->set = set;
 	s->gen = gen;
 	atomic_init(&s->refs, 1); /* the hub's reference */
@@ -18,23 +27,26 @@ static struct snap *snap_new(struct pol_set *set, uint64_t gen)
 void snap_put(struct snap *s)
 {
 	if (s && atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1) {
+		route_state_free(s->routes); /* it borrows the set's strings */
 		pol_set_free(s->set);
 		free(s);
 	}
 }
 
-int snap_hub_init(struct snap_hub *hub, struct pol_set *set, int n_workers)
+int snap_hub_init(struct snap_hub *hub, struct pol_set *set, int n_workers,
+		  const struct cfg_config *cfg)
 {
 	struct snap *s;
 
 	if (n_workers > SNAP_MAX_WORKERS)
 		return -EINVAL;
 	hub->n_workers = n_workers;
+	hub->cfg = cfg;
 	hub->next_gen = 1;
 	hub->retired = NULL;
 	for (int i = 0; i < SNAP_MAX_WORKERS; i++)
 		atomic_init(&hub->acked[i], 0);
-	s = snap_new(set, hub->next_gen++);
+	s = snap_new(hub, set, NULL);
 	if (!s)
 		return -ENOMEM;
 	atomic_init(&hub->current, s);
@@ -43,7 +55,10 @@ int snap_hub_init(struct snap_hub *hub, struct pol_set *set, int n_workers)
 
 int snap_publish(struct snap_hub *hub, struct pol_set *set)
 {
-	struct snap *s = snap_new(set, hub->next_gen++), *old;
+	/* Only this thread publishes: current is the newest, stable here. */
+	struct snap *s = snap_new(hub, set, atomic_load_explicit(&hub->current,
+								 memory_order_acquire)),
+		    *old;
 
 	if (!s)
 		return -ENOMEM;

@@ -18,10 +18,14 @@
 
 #include "policy_load.h"
 
+struct route_state;
+
 #define SNAP_MAX_WORKERS 64
 
 struct snap {
 	struct pol_set *set;
+	struct route_state *routes; /* the set's route targets (breakers, latency);
+				     * NULL without a config (tests) */
 	uint64_t gen;
 	atomic_int refs;
 	struct snap *retired_next; /* daemon-side list of replaced snapshots */
@@ -31,12 +35,16 @@ struct snap_hub {
 	_Atomic(struct snap *) current;
 	atomic_uint_fast64_t acked[SNAP_MAX_WORKERS]; /* per worker: newest gen seen */
 	int n_workers;
+	/* Gives each snapshot its route state, carried from the one it
+	 * replaces (routing/route_state.h); NULL: none. */
+	const struct cfg_config *cfg;
 	uint64_t next_gen;
 	struct snap *retired; /* replaced, daemon's reference not yet dropped */
 };
 
 /* Daemon side (main thread only). snap_publish takes ownership of set. */
-int snap_hub_init(struct snap_hub *hub, struct pol_set *set, int n_workers);
+int snap_hub_init(struct snap_hub *hub, struct pol_set *set, int n_workers,
+		  const struct cfg_config *cfg);
 int snap_publish(struct snap_hub *hub, struct pol_set *set);
 void snap_reclaim(struct snap_hub *hub); /* call periodically */
 void snap_hub_destroy(struct snap_hub *hub); /* after the workers stopped */

@@ -101,16 +101,6 @@ void conn_reset(struct conn *c, const char *why)
 	conn_close(c, why);
 }
 
-/* The provider whose catalog lists this host name, or -1. */
-static int provider_of_sni(const struct cfg_config *cfg, const char *sni)
-{
-	for (int p = 0; p < cfg->n_providers; p++)
-		for (int h = 0; h < cfg->providers[p].n_hosts; h++)
-			if (!strcasecmp(cfg->providers[p].hosts[h], sni))
-				return p;
-	return -1;
-}
-
 static void start_splice(struct conn *c, const char *why)
 {
 	int rc;
@@ -142,7 +132,7 @@ static void conn_decide(struct conn *c, bool is_tls)
 	enum cdec_way way;
 
 	if (in.has_policy && !in.observe && in.has_sni)
-		c->provider_id = provider_of_sni(c->w->sh->cfg, c->sni);
+		c->provider_id = cfg_provider_of_host(c->w->sh->cfg, c->sni);
 	in.sni_provider = c->provider_id;
 	in.can_terminate = c->provider_id >= 0 && ses_can_terminate(c->w, c->sni);
 	way = cdec_decide(&in, &why);

@@ -30,41 +30,47 @@ void xch_release_upstream(struct conn *c, bool reusable)
 	s->up = NULL;
 }
 
-/* One try at the upstream, into the request's record. */
-static void attempt(struct conn *c, int status, const char *error)
-{
-	struct req_record *r = &c->ses->rq.rec;
-	struct rr_attempt *a;
+/* --- the attempts --------------------------------------------------------------
+ *
+ * The pipeline says where each attempt goes and what it sends
+ * (pipeline.h, "the attempts"); an attempt that fails before a response
+ * head, or whose head says to fail over (429, 5xx under a route), gives way
+ * to the next while nothing has gone to the client. */
 
-	if (r->n_attempts >= RR_MAX_ATTEMPTS)
-		return;
-	a = &r->attempts[r->n_attempts++];
-	snprintf(a->target, sizeof(a->target), "%s", c->ses->who.provider);
-	a->status = status;
-	snprintf(a->error, sizeof(a->error), "%s", error ? error : "");
-	a->ms = (uint32_t)((clock_mono_us() - c->ses->rq.t0_us) / 1000);
-}
+static enum ses_step next_attempt(struct conn *c);
 
-static enum ses_step upstream_failed(struct conn *c, int status, const char *msg)
+/* This attempt failed before a head came: the next one, or the answer. */
+static enum ses_step attempt_failed(struct conn *c, enum route_outcome_kind kind, const char *msg)
 {
 	struct session *s = c->ses;
 
-	attempt(c, 0, msg);
 	xch_release_upstream(c, false);
-	pl_refuse(&s->rq, status, RR_UPSTREAM, 0, "%s", msg);
+	if (pl_attempt_failed(&s->rq, kind, msg))
+		return next_attempt(c);
 	return ses_answer(c);
 }
 
-/* --- the request out ---------------------------------------------------------- */
+/* Connect (and handshake) now. */
+static enum ses_step connect_attempt(struct conn *c)
+{
+	struct session *s = c->ses;
 
-enum ses_step xch_start(struct conn *c)
+	s->state = SES_UPSTREAM;
+	ses_deadline(c, ses_cfg(c)->http.connect_timeout_ms + ses_cfg(c)->http.handshake_timeout_ms,
+		     504, false, "upstream connect/handshake timeout");
+	return SES_AGAIN;
+}
+
+static enum ses_step next_attempt(struct conn *c)
 {
 	struct session *s = c->ses;
 	const char *body;
 	size_t len;
+	int rc = pl_attempt_next(&s->rq, &s->at, &s->uhead, &s->ubody, &body, &len);
 
-	if (pl_upstream_head(&s->rq, &s->uhead) ||
-	    pl_upstream_body(&s->rq, &s->ubody, &body, &len)) {
+	if (rc == 0)
+		return ses_answer(c);
+	if (rc < 0) {
 		pl_refuse(&s->rq, 500, RR_OVERLOAD, 0, "cannot build the upstream request");
 		s->rq.answer.close = true;
 		return ses_answer(c);
@@ -78,10 +84,47 @@ enum ses_step xch_start(struct conn *c)
 	s->send_len = len;
 	s->send_off = 0;
 	s->retries_left = 1;
-	s->state = SES_UPSTREAM;
-	ses_deadline(c, ses_cfg(c)->http.connect_timeout_ms + ses_cfg(c)->http.handshake_timeout_ms,
-		     504, false, "upstream connect/handshake timeout");
-	return SES_AGAIN;
+	buf_reset(&s->uin);
+	if (s->at.wait_ms) {
+		/* a repeat of a target waits its backoff first */
+		s->state = SES_BACKOFF;
+		ses_deadline(c, s->at.wait_ms, 0, false, "backoff");
+		return SES_WAIT;
+	}
+	return connect_attempt(c);
+}
+
+bool xch_timer(struct conn *c)
+{
+	struct session *s = c->ses;
+	enum ses_step st;
+
+	switch (s->state) {
+	case SES_BACKOFF:
+		st = connect_attempt(c);
+		break;
+	case SES_UPSTREAM:
+	case SES_SEND_REQ:
+	case SES_READ_RESP_HEAD:
+		if (s->resp_head_sent || !s->rq_live)
+			return false;
+		log_warn("upstream cgroup=/%s dst=%s sni=%s: %s", c->cgroup, c->dst, s->at.host,
+			 s->timeout_why);
+		st = attempt_failed(c, ROUTE_TIMEOUT, s->timeout_why);
+		break;
+	default:
+		return false;
+	}
+	if (st == SES_AGAIN)
+		ses_drive(c);
+	return true;
+}
+
+/* --- the request out ---------------------------------------------------------- */
+
+enum ses_step xch_start(struct conn *c)
+{
+	return next_attempt(c);
 }
 
 static void on_upstream_event(struct upconn *u, uint32_t events)
@@ -98,10 +141,15 @@ enum ses_step xch_upstream(struct conn *c)
 	int rc;
 
 	if (!s->up) {
-		s->up = up_acquire(c->w, &c->w->upstreams, c->origin.dst_addr, c->origin.dst_port,
-				   c->sni, c, on_upstream_event);
-		if (!s->up)
-			return upstream_failed(c, 502, "cannot connect to the provider");
+		s->up = up_acquire(c->w, &c->w->upstreams, s->at.addr, s->at.port, s->at.host,
+				   s->at.tls, c, on_upstream_event);
+		if (!s->up) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "cannot connect to the provider: %s",
+				 strerror(errno));
+			return attempt_failed(c, ROUTE_CONNECT, msg);
+		}
 	}
 	rc = up_progress(&c->w->upstreams, s->up);
 	if (rc == 0)
@@ -110,8 +158,8 @@ enum ses_step xch_upstream(struct conn *c)
 		char msg[300];
 
 		snprintf(msg, sizeof(msg), "%s", s->up->err);
-		log_warn("upstream cgroup=/%s dst=%s sni=%s: %s", c->cgroup, c->dst, c->sni, msg);
-		return upstream_failed(c, 502, msg);
+		log_warn("upstream cgroup=/%s dst=%s sni=%s: %s", c->cgroup, c->dst, s->at.host, msg);
+		return attempt_failed(c, s->up->tls_failed ? ROUTE_TLS : ROUTE_CONNECT, msg);
 	}
 	s->uhead.off = 0;
 	s->send_off = 0;
@@ -131,15 +179,13 @@ static enum ses_step retry_or_fail(struct conn *c, const char *what)
 		s->state = SES_UPSTREAM;
 		return SES_AGAIN;
 	}
-	return upstream_failed(c, 502, what);
+	return attempt_failed(c, ROUTE_RESET, what);
 }
 
 enum ses_step xch_send_request(struct conn *c)
 {
 	struct session *s = c->ses;
-	SSL *ussl = s->up->ssl;
-
-	switch (tio_flush(ussl, &s->uhead, &s->bytes_up)) {
+	switch (up_flush(s->up, &s->uhead, &s->bytes_up)) {
 	case TIO_DONE:
 		break;
 	case TIO_WANT:
@@ -147,7 +193,7 @@ enum ses_step xch_send_request(struct conn *c)
 	default:
 		return retry_or_fail(c, "the provider closed the connection");
 	}
-	switch (tio_write(ussl, s->send_body, s->send_len, &s->send_off, &s->bytes_up)) {
+	switch (up_write(s->up, s->send_body, s->send_len, &s->send_off, &s->bytes_up)) {
 	case TIO_DONE:
 		break;
 	case TIO_WANT:
@@ -161,8 +207,8 @@ enum ses_step xch_send_request(struct conn *c)
 		return SES_CLOSED;
 	}
 	s->state = SES_READ_RESP_HEAD;
-	ses_deadline(c, ses_cfg(c)->http.first_byte_timeout_ms, 504, false,
-		     "the provider did not answer in time");
+	ses_deadline(c, s->at.head_ms ? s->at.head_ms : ses_cfg(c)->http.first_byte_timeout_ms, 504,
+		     false, "the provider did not answer in time");
 	return SES_AGAIN;
 }
 
@@ -226,15 +272,31 @@ static void body_end(struct conn *c)
 	s->finished = true;
 	buf_reset(&s->fout);
 	if (s->filter_cut) {
-		/* cut already: no clean end */
-	} else if (pl_response_end(&s->rq, s->reframe ? &s->fout : NULL)) {
-		s->filter_cut = true;
+		/* cut already by a filter (DLP): no clean end */
+		s->rq.complete = false;
+	} else if (s->resp_truncated || pl_response_end(&s->rq, s->reframe ? &s->fout : NULL)) {
+		/* A filter refused the last bytes (DLP) or could not finish (a
+		 * translated stream that ended early): the client's transfer is
+		 * cut, never ended cleanly. */
+		if (s->rq.cut_refusal != RR_NONE)
+			s->filter_cut = true;
+		else
+			s->resp_truncated = true;
+		s->rq.complete = false;
 	} else if (s->reframe) {
 		emit(s, s->fout.p, s->fout.len);
 		if (s->client_chunked && !buf_reserve(&s->out, 8, SIZE_MAX))
 			s->out.len += h1w_last_chunk(s->out.p + s->out.len, s->out.cap - s->out.len);
 	}
 	ses_request_done(c, s->resp.status);
+}
+
+/* Body bytes to the pipeline; a filter that fails cuts the response. */
+static void feed_body(struct session *s, const char *data, size_t n)
+{
+	/* a filter's refusal (filter_cut) is not the provider's fault */
+	if (!s->resp_truncated && body_data(s, data, n) && !s->filter_cut)
+		s->resp_truncated = true;
 }
 
 /* Account the body bytes at uin[off..len) against the response framing,
@@ -249,14 +311,14 @@ static bool track_body(struct conn *c)
 	bool extra = false;
 
 	if (s->resp_until_close) {
-		body_data(s, start, n);
+		feed_body(s, start, n);
 	} else if (s->resp_done) {
 		s->uin.len = s->uin.off;
 		extra = n > 0;
 	} else if (!s->resp_chunked) {
 		size_t take = n < s->resp_left ? n : (size_t)s->resp_left;
 
-		body_data(s, start, take);
+		feed_body(s, start, take);
 		s->resp_left -= take;
 		s->uin.len = s->uin.off + take;
 		extra = n > take;
@@ -275,7 +337,7 @@ static bool track_body(struct conn *c)
 				return true;
 			}
 			if (co.data_len)
-				body_data(s, p + co.data_off, co.data_len);
+				feed_body(s, p + co.data_off, co.data_len);
 			p += co.consumed;
 			n -= co.consumed;
 			if (co.done) {
@@ -320,7 +382,6 @@ static int start_response(struct conn *c, size_t head_len)
 	int rc;
 
 	s->rq.ttfb_us = clock_mono_us() - s->rq.t0_us;
-	attempt(c, r->status, NULL);
 	s->resp_chunked = r->framing == H1_BODY_CHUNKED;
 	s->resp_until_close = r->framing == H1_BODY_UNTIL_CLOSE;
 	s->resp_left = r->framing == H1_BODY_LENGTH ? r->content_length : 0;
@@ -351,6 +412,18 @@ static int start_response(struct conn *c, size_t head_len)
 	return 0;
 }
 
+/* Retry-After of a response head, in ms (0: none or unreadable). */
+static uint32_t retry_after_ms(const struct h1_response *r)
+{
+	int i = h1_header_find(r->headers, r->n_headers, "retry-after", 0);
+	uint32_t ms = 0;
+
+	if (i < 0 || route_retry_after_parse(r->headers[i].value, r->headers[i].value_len,
+					     time(NULL), &ms))
+		return 0;
+	return ms;
+}
+
 enum ses_step xch_read_response_head(struct conn *c)
 {
 	struct session *s = c->ses;
@@ -371,12 +444,14 @@ enum ses_step xch_read_response_head(struct conn *c)
 				break;
 			}
 			if (rc != H1_NEED_MORE)
-				return upstream_failed(c, 502, "malformed response from the provider");
+				return attempt_failed(c, ROUTE_RESET,
+						      "malformed response from the provider");
 		}
 		buf_compact(&s->uin);
 		if (buf_reserve(&s->uin, 1, SES_MAX_RESPONSE_HEAD))
-			return upstream_failed(c, 502, "response head from the provider is too large");
-		switch (tio_read(s->up->ssl, &s->uin, &got)) {
+			return attempt_failed(c, ROUTE_RESET,
+					      "response head from the provider is too large");
+		switch (up_read(s->up, &s->uin, &got)) {
 		case TIO_DONE:
 			continue;
 		case TIO_WANT:
@@ -385,8 +460,17 @@ enum ses_step xch_read_response_head(struct conn *c)
 			return retry_or_fail(c, "the provider closed the connection without answering");
 		}
 	}
-	if (start_response(c, (size_t)rc))
-		return upstream_failed(c, 502, "response head from the provider is too large");
+	/* A 429 or 5xx under a route with somewhere else to go: the next
+	 * target, and the client never sees this one. */
+	if (pl_attempt_status(&s->rq, s->resp.status, retry_after_ms(&s->resp))) {
+		xch_release_upstream(c, false);
+		return next_attempt(c);
+	}
+	if (start_response(c, (size_t)rc)) {
+		pl_refuse(&s->rq, 502, RR_UPSTREAM, 0, "response head from the provider is too large");
+		xch_release_upstream(c, false);
+		return ses_answer(c);
+	}
 	/* Body bytes that came with the head count too. */
 	if (track_body(c))
 		s->up_reusable = false;
@@ -436,21 +520,22 @@ enum ses_step xch_stream(struct conn *c)
 			conn_close(c, "client went away mid-response");
 			return SES_CLOSED;
 		}
-		if (s->resp_truncated) {
-			xch_release_upstream(c, false);
-			conn_reset(c, "malformed response framing from the provider");
-			return SES_CLOSED;
-		}
 		if (s->filter_cut) {
 			xch_release_upstream(c, false);
 			conn_reset(c, s->rq.answer.message[0] ? s->rq.answer.message
 							     : "a response filter cut the response");
 			return SES_CLOSED;
 		}
+		if (s->resp_truncated) {
+			pl_attempt_cut(&s->rq);
+			xch_release_upstream(c, false);
+			conn_reset(c, "the response from the provider could not be passed on whole");
+			return SES_CLOSED;
+		}
 		if (s->resp_done)
 			return ses_next_request(c);
 		buf_reset(&s->uin);
-		switch (tio_read(s->up->ssl, &s->uin, &got)) {
+		switch (up_read(s->up, &s->uin, &got)) {
 		case TIO_DONE:
 			c->last_ms = ev_now_ms(c->w->loop);
 			ev_timer_in(c->w->loop, &s->timer, ses_cfg(c)->http.first_byte_timeout_ms);
@@ -476,6 +561,7 @@ enum ses_step xch_stream(struct conn *c)
 		default:
 			log_warn("upstream cgroup=/%s dst=%s died mid-response; resetting the client",
 				 c->cgroup, c->dst);
+			pl_attempt_cut(&s->rq);
 			xch_release_upstream(c, false);
 			conn_reset(c, "provider closed mid-response");
 			return SES_CLOSED;

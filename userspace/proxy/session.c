@@ -17,6 +17,7 @@
 #include "log.h"
 #include "overload.h"
 #include "request_log.h"
+#include "snapshot.h"
 #include "tls_ca.h"
 #include "tls_io.h"
 #include "upstream.h"
@@ -38,6 +39,8 @@ static void on_timer(struct ev_loop *loop, struct ev_timer *t)
 	struct session *s = c->ses;
 
 	if (c->mode != CONN_PROXY)
+		return;
+	if (xch_timer(c))
 		return;
 	if (s->timeout_status && !s->resp_head_sent && s->rq_live) {
 		enum rr_refusal why = s->timeout_status == 408 ? RR_BAD_REQUEST : RR_UPSTREAM;
@@ -88,6 +91,7 @@ static void begin_request(struct conn *c, const struct h1_request *head)
 	rq->now = (time_t)(rq->now_ms / 1000);
 	rq->t0_us = clock_mono_us();
 	rq->id = ((uint64_t)c->w->id << 48) | (c->w->next_request_id++ & 0xffffffffffffULL);
+	rq->routes = c->snap ? c->snap->routes : NULL;
 	pl_request_begin(rq);
 	s->rq_live = true;
 }
@@ -547,6 +551,8 @@ int ses_start(struct conn *c)
 		.provider_id = c->provider_id,
 		.provider = cfg_provider_name(ses_cfg(c), c->provider_id),
 		.sni = c->sni,
+		.dst_addr = c->origin.dst_addr,
+		.dst_port = c->origin.dst_port,
 	};
 	c->ses = s;
 	c->mode = CONN_PROXY;

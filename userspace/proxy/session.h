@@ -60,6 +60,7 @@ enum ses_state {
 	SES_READ_RESP_HEAD,
 	SES_STREAM,
 	SES_ANSWER,
+	SES_BACKOFF, /* waiting before a repeated attempt (routing backoff) */
 };
 
 enum ses_step { SES_WAIT, SES_AGAIN, SES_CLOSED };
@@ -93,6 +94,7 @@ struct session {
 	struct buf fout;         /* filter output of one upstream read */
 	bool finished;           /* pipeline end run for this response */
 
+	struct pl_attempt at;    /* where the attempt in progress goes */
 	struct upconn *up;
 	struct buf uin;          /* from upstream */
 	struct h1_response resp;
@@ -144,5 +146,8 @@ enum ses_step xch_send_request(struct conn *c);
 enum ses_step xch_read_response_head(struct conn *c);
 enum ses_step xch_stream(struct conn *c);
 void xch_release_upstream(struct conn *c, bool reusable);
+/* The session's timer fired in an exchange state: true when the exchange
+ * took it (a backoff ended, or an attempt timed out and failed over). */
+bool xch_timer(struct conn *c);
 
 #endif

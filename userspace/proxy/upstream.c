@@ -12,6 +12,7 @@
 #include "counter.h"
 #include "log.h"
 #include "net.h"
+#include <sys/socket.h>
 #include "tls_upstream.h"
 #include "worker.h"
 
@@ -110,20 +111,21 @@ void up_pool_free(struct worker *w, struct up_pool *pool)
 }
 
 static bool same_target(const struct upconn *u, const uint8_t addr[16], uint16_t port,
-			const char *sni)
+			const char *sni, bool tls)
 {
-	return u->port == port && !memcmp(u->addr, addr, 16) && !strcmp(u->sni, sni);
+	return u->port == port && !memcmp(u->addr, addr, 16) && !strcmp(u->sni, sni) &&
+	       u->tls == tls;
 }
 
 struct upconn *up_acquire(struct worker *w, struct up_pool *pool, const uint8_t addr[16],
-			  uint16_t port, const char *sni, void *owner,
+			  uint16_t port, const char *sni, bool tls, void *owner,
 			  void (*on_event)(struct upconn *, uint32_t))
 {
 	struct upconn *u;
 	int fd;
 
 	for (u = pool->idle; u; u = u->next) {
-		if (same_target(u, addr, port, sni)) {
+		if (same_target(u, addr, port, sni, tls)) {
 			pool_unlink(pool, u);
 			ev_timer_stop(w->loop, &u->idle_timer);
 			u->owner = owner;
@@ -140,6 +142,7 @@ struct upconn *up_acquire(struct worker *w, struct up_pool *pool, const uint8_t 
 	u->idle_timer.data = u;
 	memcpy(u->addr, addr, 16);
 	u->port = port;
+	u->tls = tls;
 	snprintf(u->sni, sizeof(u->sni), "%s", sni);
 	fd = net_connect(addr, port);
 	if (fd < 0) {
@@ -148,9 +151,16 @@ struct upconn *up_acquire(struct worker *w, struct up_pool *pool, const uint8_t 
 		return NULL;
 	}
 	u->io = (struct ev_io){ .fd = fd, .cb = on_io, .data = u };
-	u->ssl = SSL_new(pool->ctx);
-	if (!u->ssl || !SSL_set_fd(u->ssl, fd) || !tup_prepare(u->ssl, sni, port, pool->sessions) ||
-	    ev_io_add(w->loop, &u->io, EV_READ | EV_WRITE | EV_EDGE)) {
+	if (tls) {
+		u->ssl = SSL_new(pool->ctx);
+		if (!u->ssl || !SSL_set_fd(u->ssl, fd) ||
+		    !tup_prepare(u->ssl, sni, port, pool->sessions)) {
+			up_close(w, u);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	if (ev_io_add(w->loop, &u->io, EV_READ | EV_WRITE | EV_EDGE)) {
 		up_close(w, u);
 		errno = ENOMEM;
 		return NULL;
@@ -179,6 +189,10 @@ int up_progress(struct up_pool *pool, struct upconn *u)
 			u->state = UP_FAILED;
 			return -1;
 		}
+		if (!u->tls) {
+			u->state = UP_READY; /* plain HTTP: connected is ready */
+			return 1;
+		}
 		u->state = UP_HANDSHAKE;
 		/* fall through */
 	case UP_HANDSHAKE:
@@ -194,6 +208,7 @@ int up_progress(struct up_pool *pool, struct upconn *u)
 			return 0;
 		tup_failure_message(u->ssl, u->sni, u->err, sizeof(u->err));
 		u->state = UP_FAILED;
+		u->tls_failed = true;
 		return -1;
 	}
 	return -1;
@@ -221,3 +236,53 @@ void up_release(struct worker *w, struct up_pool *pool, struct upconn *u, bool r
 	ev_timer_in(w->loop, &u->idle_timer, pool->idle_ms);
 }
 
+
+/* --- bytes over TLS, or plain (a private server's http:// base_url) ------- */
+
+static enum tio up_plain_result(ssize_t rc)
+{
+	if (rc == 0)
+		return TIO_EOF;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return TIO_WANT;
+	return errno == ECONNRESET ? TIO_EOF : TIO_ERR;
+}
+
+enum tio up_read(struct upconn *u, struct buf *b, size_t *got)
+{
+	ssize_t rc;
+
+	if (u->ssl)
+		return tio_read(u->ssl, b, got);
+	*got = 0;
+	if (b->len == b->cap)
+		return TIO_DONE;
+	rc = read(u->io.fd, b->p + b->len, b->cap - b->len);
+	if (rc > 0) {
+		b->len += (size_t)rc;
+		*got = (size_t)rc;
+		return TIO_DONE;
+	}
+	return up_plain_result(rc);
+}
+
+enum tio up_write(struct upconn *u, const char *data, size_t len, size_t *off, uint64_t *count)
+{
+	if (u->ssl)
+		return tio_write(u->ssl, data, len, off, count);
+	while (*off < len) {
+		ssize_t rc = send(u->io.fd, data + *off, len - *off, MSG_NOSIGNAL);
+
+		if (rc <= 0)
+			return rc < 0 ? up_plain_result(rc) : TIO_ERR;
+		*off += (size_t)rc;
+		if (count)
+			*count += (uint64_t)rc;
+	}
+	return TIO_DONE;
+}
+
+enum tio up_flush(struct upconn *u, struct buf *b, uint64_t *count)
+{
+	return up_write(u, b->p, b->len, &b->off, count);
+}

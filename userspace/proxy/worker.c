@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "clock.h"
 #include "conn.h"
 #include "log.h"
 #include "session.h"
@@ -171,6 +172,9 @@ int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err
 	}
 	snap_worker_turn(sh->policies, id, &w->snap);
 	pl_env_init(&w->pl, sh->cfg, sh->acct, sh->rates, sh->prices);
+	w->pl.worker = id;
+	/* each worker its own random sequence (weighted routing, backoff) */
+	w->pl.rng = clock_mono_ns() ^ ((uint64_t)(id + 1) * 0x9e3779b97f4a7c15ULL);
 	w->rlog = (struct rlog){ .audit = sh->audit_fd >= 0 ? w->audit : NULL,
 				 .metrics = w->metrics, .events = sh->events, .worker = id,
 				 .run_id = sh->run_id };

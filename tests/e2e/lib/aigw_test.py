@@ -220,15 +220,22 @@ def provider_pki():
 # --- fake provider -------------------------------------------------------------
 
 class FakeProvider:
+    """A fake provider process. mode: its first answer mode (see
+    fake_provider.py, "Faults"); set_mode() changes it between requests."""
+
     def __init__(self, listen=(f"{PROVIDER_V4}:{PROVIDER_PORT}", f"[{PROVIDER_V6}]:{PROVIDER_PORT}"),
-                 cert=None, key=None):
+                 cert=None, key=None, mode=None, plain=False):
         pki = provider_pki()
         self.dir = tmpdir("aigw-e2e-provider-")
         self.log = os.path.join(self.dir, "provider.jsonl")
+        self.mode_file = os.path.join(self.dir, "mode")
+        self.set_mode(mode or "ok")
         argv = [PYTHON, os.path.join(E2E, "fake_provider.py"), "--cert", cert or pki["cert"],
-                "--key", key or pki["key"], "--log", self.log]
+                "--key", key or pki["key"], "--log", self.log, "--mode-file", self.mode_file]
         for spec in listen:
             argv += ["--listen", spec]
+        if plain:
+            argv.append("--plain")
         self.proc = spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         line = self.proc.stdout.readline().decode()
         if line.strip() != "ready":
@@ -241,6 +248,11 @@ class FakeProvider:
         with open(self.log) as f:
             ev = [json.loads(line) for line in f if line.strip()]
         return [e for e in ev if kind is None or e["event"] == kind]
+
+    def set_mode(self, mode):
+        with open(self.mode_file + ".tmp", "w") as f:
+            f.write(mode + "\n")
+        os.rename(self.mode_file + ".tmp", self.mode_file)
 
     def requests(self):
         return self.events("request")
