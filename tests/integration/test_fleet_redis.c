@@ -264,11 +264,12 @@ static const struct fleet_counter_view *counter(struct fleet_view *v, const char
 static bool request(struct host *h, const char *policy, uint64_t tokens)
 {
 	const struct pol_policy *p = pol(h, policy);
-	const char *why;
+	enum fleet_kind kind;
 	int retry;
 	time_t now = time(NULL);
 
-	if (!fleet_admit(h->f, p, now, &retry, &why))
+	if (fleet_admit_rate(h->f, p, now, &kind, &retry) != FLEET_ADMIT ||
+	    fleet_admit_budget(h->f, p, now, &retry) != FLEET_ADMIT)
 		return false;
 	fleet_spend(h->f, p, now, tokens);
 	return true;
@@ -426,7 +427,6 @@ static void test_budget_spent_everywhere(void **state)
 {
 	struct host *h = H;
 	uint64_t deadline, total;
-	const char *why;
 	int retry;
 
 	NEED_REDIS();
@@ -455,9 +455,9 @@ static void test_budget_spent_everywhere(void **state)
 	assert_true(total >= 1000);
 	assert_true(total <= 1000 + 2 * 30); /* at most the last request of each host */
 	for (int i = 0; i < 2; i++) {
-		assert_false(fleet_admit(h[i].f, pol(&h[i], "team"), time(NULL), &retry, &why));
-		assert_string_equal(why, "token_budget");
 		/* The fleet's budget is spent, not only a lease: come back next window. */
+		assert_int_equal(fleet_admit_budget(h[i].f, pol(&h[i], "team"), time(NULL), &retry),
+				 FLEET_FLEET_SPENT);
 		assert_true(retry > 1);
 		assert_true(retry <= 86400);
 		assert_int_equal(fleet_budget_left(h[i].f, pol(&h[i], "team"), time(NULL), &retry),
@@ -698,13 +698,14 @@ static void test_kernel_quota(void **state)
 	fleet_read_view(h->f, &v);
 	c = counter(&v, "team", FLEET_BUDGET);
 	fleet_kernel_quota(h->f, pol(h, "team"), fd, cg, time(NULL), &q);
-	assert_int_equal(q.token_budget, 42 + (c->allowed - c->spent));
+	/* Its usage, plus its lease left and what the fleet had not leased. */
+	assert_int_equal(q.token_budget, 1000 - c->fleet_spent - c->others_leased + 42);
 	/* A usage row of another window counts as nothing spent here. */
 	u.window_start_unix = day_start() - 86400;
 	assert_int_equal(bpf_map_update_elem(fd, &cg, &u, BPF_ANY), 0);
 	q.token_budget = 1000;
 	fleet_kernel_quota(h->f, pol(h, "team"), fd, cg, time(NULL), &q);
-	assert_int_equal(q.token_budget, c->allowed - c->spent);
+	assert_int_equal(q.token_budget, 1000 - c->fleet_spent - c->others_leased);
 	close(fd);
 	host_down(h);
 }

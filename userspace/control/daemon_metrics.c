@@ -15,6 +15,7 @@
 #include "ctl_proto.h"
 #include "event_json.h"
 #include "events.h"
+#include "fleet_metrics.h"
 #include "log.h"
 #include "metrics.h"
 #include "prom_text.h"
@@ -266,6 +267,8 @@ static void render_metrics(FILE *f, bool full, void *arg)
 	cgroup_families(f, d);
 	request_tables(d, tables);
 	rqm_render(f, tables, d->n_workers, &names);
+	if (d->fleet)
+		fleet_metrics_render(f, d->fleet);
 }
 
 static void kernel_events(struct daemon *d);

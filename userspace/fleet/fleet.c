@@ -210,61 +210,81 @@ static int fleet_retry_after(const struct fleet *f, struct fleet_slot *s, uint64
 	return secs > 0 ? secs : 1;
 }
 
-static bool fleet_refuse(const char *why_s, int retry, const char **why, int *retry_after_s)
+/* One kind's check: spent < allowed, and for requests_per_minute one is
+ * taken. A window the thread has not made yet (it is late, or the policy is
+ * new) is left to the fail mode, its spend kept aside for the window. */
+static enum fleet_verdict fleet_check(struct fleet *f, struct fleet_entry *e,
+				      const struct pol_policy *p, enum fleet_kind k, time_t now,
+				      int *retry_after_s)
 {
-	*why = why_s;
-	*retry_after_s = retry;
-	return false;
+	struct fleet_ctr *c = &e->ctr[k];
+	uint64_t start, secs;
+	struct fleet_slot *s;
+
+	fleet_window(&p->quota, k, now, &start, &secs);
+	if (!(s = fleet_slot_of(c, start))) {
+		*retry_after_s = 1;
+		if (p->quota.fleet_fail == POL_FLEET_FAIL_CLOSED)
+			return FLEET_LEASE_SPENT;
+		if (k == FLEET_RPM)
+			atomic_fetch_add(&c->orphan, 1);
+		return FLEET_ADMIT;
+	}
+	if (k != FLEET_RPM) {
+		if (atomic_load(&s->spent) < atomic_load(&s->allowed))
+			return FLEET_ADMIT;
+	} else if (atomic_fetch_add(&s->spent, 1) < atomic_load(&s->allowed)) {
+		return FLEET_ADMIT;
+	} else {
+		atomic_fetch_sub(&s->spent, 1); /* a refused request is not spent */
+	}
+	atomic_fetch_add(&s->starved, 1);
+	*retry_after_s = fleet_retry_after(f, s, start + secs, now);
+	return atomic_load(&s->exhausted) ? FLEET_FLEET_SPENT : FLEET_LEASE_SPENT;
 }
 
-bool fleet_admit(struct fleet *f, const struct pol_policy *p, time_t now, int *retry_after_s,
-		 const char **why)
+/* No entry: the policy is not tracked (no fleet, or more fleet policies
+ * than the table holds): the fail mode decides. */
+static enum fleet_verdict fleet_untracked(const struct pol_policy *p, int *retry_after_s)
 {
-	const struct pol_quota *q = &p->quota;
-	struct fleet_entry *e = fleet_entry_find(f, p->name);
-	bool closed = q->fleet_fail == POL_FLEET_FAIL_CLOSED;
-	static const enum fleet_kind order[] = { FLEET_BUDGET, FLEET_TPM, FLEET_RPM };
+	*retry_after_s = 1;
+	return p->quota.fleet_fail == POL_FLEET_FAIL_CLOSED ? FLEET_LEASE_SPENT : FLEET_ADMIT;
+}
 
-	if (!e)
-		return closed ? fleet_refuse("fleet lease", 1, why, retry_after_s) : true;
+enum fleet_verdict fleet_admit_rate(struct fleet *f, const struct pol_policy *p, time_t now,
+				    enum fleet_kind *kind, int *retry_after_s)
+{
+	static const enum fleet_kind order[] = { FLEET_TPM, FLEET_RPM };
+	struct fleet_entry *e = f ? fleet_entry_find(f, p->name) : NULL;
+
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
-		enum fleet_kind k = order[i];
-		struct fleet_ctr *c = &e->ctr[k];
-		uint64_t start, secs;
-		struct fleet_slot *s;
+		enum fleet_verdict v;
 
-		if (!fleet_limit_of(q, k))
+		if (!fleet_limit_of(&p->quota, order[i]))
 			continue;
-		fleet_window(q, k, now, &start, &secs);
-		s = fleet_slot_of(c, start);
-		if (!s) {
-			/* The thread has not made this window yet (it is late, or
-			 * the policy is new): the fail mode decides, the spend is
-			 * kept aside for the window. */
-			if (closed)
-				return fleet_refuse(fleet_kind_name(k), 1, why, retry_after_s);
-			if (k == FLEET_RPM)
-				atomic_fetch_add(&c->orphan, 1);
-			continue;
-		}
-		if (k != FLEET_RPM) {
-			if (atomic_load(&s->spent) < atomic_load(&s->allowed))
-				continue;
-		} else if (atomic_fetch_add(&s->spent, 1) < atomic_load(&s->allowed)) {
-			continue;
-		} else {
-			atomic_fetch_sub(&s->spent, 1); /* a refused request is not spent */
-		}
-		atomic_fetch_add(&s->starved, 1);
-		return fleet_refuse(fleet_kind_name(k), fleet_retry_after(f, s, start + secs, now),
-				    why, retry_after_s);
+		*kind = order[i];
+		v = e ? fleet_check(f, e, p, order[i], now, retry_after_s)
+		      : fleet_untracked(p, retry_after_s);
+		if (v != FLEET_ADMIT)
+			return v;
 	}
-	return true;
+	return FLEET_ADMIT;
+}
+
+enum fleet_verdict fleet_admit_budget(struct fleet *f, const struct pol_policy *p, time_t now,
+				      int *retry_after_s)
+{
+	struct fleet_entry *e = f ? fleet_entry_find(f, p->name) : NULL;
+
+	if (!p->quota.token_budget)
+		return FLEET_ADMIT;
+	return e ? fleet_check(f, e, p, FLEET_BUDGET, now, retry_after_s)
+		 : fleet_untracked(p, retry_after_s);
 }
 
 void fleet_spend(struct fleet *f, const struct pol_policy *p, time_t now, uint64_t tokens)
 {
-	struct fleet_entry *e = fleet_entry_find(f, p->name);
+	struct fleet_entry *e = f ? fleet_entry_find(f, p->name) : NULL;
 	static const enum fleet_kind kinds[] = { FLEET_BUDGET, FLEET_TPM };
 
 	if (!e || !tokens)
@@ -293,7 +313,7 @@ static uint64_t fleet_lease_left(struct fleet_slot *s)
 uint64_t fleet_budget_left(struct fleet *f, const struct pol_policy *p, time_t now,
 			   int *retry_after_s)
 {
-	struct fleet_entry *e = fleet_entry_find(f, p->name);
+	struct fleet_entry *e = f ? fleet_entry_find(f, p->name) : NULL;
 	uint64_t start, secs, left;
 	struct fleet_slot *s;
 
@@ -328,7 +348,11 @@ void fleet_kernel_quota(struct fleet *f, const struct pol_policy *p, int usage_f
 		return; /* no lease state for this window yet: the policy's own row */
 	if (!bpf_map_lookup_elem(usage_fd, &cgroup_id, &u) && u.window_start_unix == start)
 		used = u.tokens_in + u.tokens_out;
-	fleet_kernel_row(q, used, fleet_lease_left(s));
+	/* The kernel refuses when the fleet has nothing left for this host:
+	 * its lease and what was unleased at the last sync (0 while Redis is
+	 * away). A spent lease alone is the gateway's 429, retried at the
+	 * next sync, not an EPERM. */
+	fleet_kernel_row(q, used, fleet_lease_left(s) + atomic_load(&s->unleased));
 }
 
 /* --- the view --------------------------------------------------------------------- */

@@ -7,7 +7,8 @@
  * tokens_per_minute) the host keeps its cumulative spend in the current
  * window and how far that spend may go (its spend at the last sync plus the
  * lease Redis granted). A request is admitted while spend < allowed; its
- * tokens are added when it ends. Every sync_ms the thread reports each
+ * tokens are added when it ends (so its last request may take a host past
+ * its lease, as a host budget's last request may take it past the budget). Every sync_ms the thread reports each
  * cumulative spend and asks for a new lease (fleet_lease.h sizes it), in one
  * pipelined round trip. Near a window's end it leases the next window too,
  * so a new minute starts with a lease in hand.
@@ -22,12 +23,15 @@
  * aigwd neither loses nor repeats them.
  *
  * The kernel follows: fleet_kernel_quota gives each pinned cgroup of a
- * fleet policy a cgroup_quota budget of its usage plus the lease left, so
- * once the fleet's budget is spent, connects get EPERM within a sync. The
- * main thread rewrites those rows when fleet_event_fd turns readable.
+ * fleet policy a cgroup_quota budget of its usage plus what the fleet still
+ * has for this host, so once the fleet's budget is spent, connects get
+ * EPERM within a sync. The main thread rewrites those rows when
+ * fleet_event_fd turns readable.
  *
- * Threads: fleet_admit, fleet_spend and fleet_budget_left are for workers
- * (lock-free); the rest is for the main thread. */
+ * Threads: fleet_admit_rate, fleet_admit_budget, fleet_spend and
+ * fleet_budget_left are for workers (lock-free; the pipeline's stages
+ * "rate" and "budget" and pl_request_end call them for a fleet-scope
+ * policy); the rest is for the main thread. */
 #ifndef AIGW_FLEET_H
 #define AIGW_FLEET_H
 
@@ -69,13 +73,22 @@ void fleet_event_clear(struct fleet *f);
 
 /* --- the request path (lock-free) --- */
 
-/* Admit one request of fleet-scope policy p at now: its budget and token
- * rate must have lease left, and a request is taken from its request rate.
- * When refused, *why names the limit and *retry_after_s says when to try
- * again (the window's end when the fleet's limit is spent, the next sync
- * when only this host's lease is). */
-bool fleet_admit(struct fleet *f, const struct pol_policy *p, time_t now, int *retry_after_s,
-		 const char **why);
+/* Why a request of a fleet-scope policy may not go now. */
+enum fleet_verdict {
+	FLEET_ADMIT,
+	FLEET_LEASE_SPENT, /* this host's lease is: retry at its next sync */
+	FLEET_FLEET_SPENT, /* the fleet's limit is: retry when the window ends */
+};
+
+/* The rates of fleet-scope policy p at now (stage "rate"): tokens_per_minute
+ * must have lease left, and a request is taken from requests_per_minute.
+ * When refused, *kind names the limit and *retry_after_s says when to try
+ * again. */
+enum fleet_verdict fleet_admit_rate(struct fleet *f, const struct pol_policy *p, time_t now,
+				    enum fleet_kind *kind, int *retry_after_s);
+/* The token budget of p's window (stage "budget"): lease left? */
+enum fleet_verdict fleet_admit_budget(struct fleet *f, const struct pol_policy *p, time_t now,
+				      int *retry_after_s);
 /* A finished request's tokens, for the budget and the token rate. */
 void fleet_spend(struct fleet *f, const struct pol_policy *p, time_t now, uint64_t tokens);
 /* Tokens p's budget still has for this host: its lease left plus what the
@@ -87,7 +100,9 @@ uint64_t fleet_budget_left(struct fleet *f, const struct pol_policy *p, time_t n
 
 /* Adjust q, the cgroup_quota row a pinned cgroup of p gets from p alone:
  * for a fleet-scope budget, the cgroup may spend its usage (cgroup_usage in
- * the window, from usage_fd) plus the host's lease left. */
+ * the window, from usage_fd) plus what the fleet still has for this host
+ * (its lease left and what the fleet had not leased at the last sync), so
+ * connects get EPERM once the fleet's budget is spent. */
 void fleet_kernel_quota(struct fleet *f, const struct pol_policy *p, int usage_fd,
 			uint64_t cgroup_id, time_t now, struct aigw_cgroup_quota *q);
 

@@ -175,6 +175,9 @@ static void fleet_apply(struct fleet *f, size_t n, bool reached)
 		}
 		if (it->release)
 			continue;
+		/* What the fleet has unleased is unknown now: only what we hold
+		 * counts, for the kernel's row too. */
+		atomic_store(&s->unleased, 0);
 		/* Keep what we hold; with fleet_fail "open", at least our share. */
 		held = atomic_load(&s->allowed);
 		allowed = fleet_fallback_allowed(limit, e->quota.fleet_local_share, e->hosts_seen, held,

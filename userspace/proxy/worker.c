@@ -171,6 +171,7 @@ int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err
 	}
 	snap_worker_turn(sh->policies, id, &w->snap);
 	pl_env_init(&w->pl, sh->cfg, sh->acct, sh->rates, sh->prices);
+	w->pl.fleet = sh->fleet;
 	w->rlog = (struct rlog){ .audit = sh->audit_fd >= 0 ? w->audit : NULL,
 				 .metrics = w->metrics, .events = sh->events, .worker = id,
 				 .run_id = sh->run_id };
