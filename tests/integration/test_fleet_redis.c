@@ -631,6 +631,47 @@ static void test_host_restart_keeps_spend(void **state)
 	host_down(h);
 }
 
+/* A reload that drops a fleet policy gives its lease back at once (one last
+ * report, lease 0); one that brings it back takes up its counts again. */
+static void test_reload_releases_and_resumes(void **state)
+{
+	struct host *h = &H[0];
+	struct pol_set *empty = NULL;
+	char key[FLEET_KEY_MAX], err[1024];
+	redisReply *r;
+
+	NEED_REDIS();
+	redis_start(false);
+	write_policy("team", "{\"quota\": {\"token_budget\": 1000, \"window\": \"day\","
+			     " \"scope\": \"fleet\"}}");
+	host_up(h, "h1", NULL);
+	assert_true(request(h, "team", 70));
+	wait_syncs(h, 1, 1);
+	fredis_key(key, sizeof(key), "team", "budget.day", day_start());
+	r = raw("HGET %s l:h1", key);
+	assert_non_null(r);
+	assert_true(strtoull(r->str, NULL, 10) > 0);
+	freeReplyObject(r);
+
+	clear_policies();
+	assert_int_equal(pol_set_load(dir, &h->cfg, &empty, err, sizeof(err)), 0);
+	assert_int_equal(fleet_set_policies(h->f, empty), 0);
+	wait_syncs(h, 1, 2);
+	r = raw("HGET %s l:h1", key);
+	assert_non_null(r);
+	assert_string_equal(r->str, "0");
+	freeReplyObject(r);
+	assert_int_equal(redis_spent("team", "budget.day", day_start(), "h1"), 70);
+
+	/* Back: the same counts, a lease again. */
+	assert_int_equal(fleet_set_policies(h->f, h->set), 0);
+	wait_syncs(h, 1, 2);
+	assert_true(request(h, "team", 30));
+	wait_syncs(h, 1, 1);
+	assert_int_equal(redis_spent("team", "budget.day", day_start(), "h1"), 100);
+	pol_set_free(empty);
+}
+
 /* AUTH with fleet.password_file; a wrong password keeps the host on its
  * local share and says why, never showing the secret. */
 static void test_password(void **state)
@@ -720,6 +761,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_redis_dies_and_comes_back_empty, test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_host_restart_keeps_spend, test_setup,
+						test_teardown),
+		cmocka_unit_test_setup_teardown(test_reload_releases_and_resumes, test_setup,
 						test_teardown),
 		cmocka_unit_test_setup_teardown(test_password, test_setup, test_teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_quota, test_setup, test_teardown),

@@ -67,6 +67,7 @@ struct fleet_item {
 	int entry;
 	enum fleet_kind kind;
 	int slot;
+	uint64_t window;     /* the slot's window when planned */
 	uint64_t spent_sent;
 	bool release; /* want 0: the window is over or the policy is gone */
 };

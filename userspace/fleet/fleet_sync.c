@@ -68,6 +68,7 @@ static void fleet_queue(struct fleet *f, size_t *n, int ei, enum fleet_kind k,
 	memset(sy, 0, sizeof(*sy));
 	*it = (struct fleet_item){ .entry = ei, .kind = k, .slot = (int)(s - e->ctr[k].slot),
 				   .release = release };
+	it->window = start;
 	it->spent_sent = atomic_load(&s->spent);
 	fredis_key(sy->key, sizeof(sy->key), e->name, fleet_kind_key(k, e->quota.window), start);
 	sy->spent = it->spent_sent;
@@ -151,6 +152,9 @@ static void fleet_apply(struct fleet *f, size_t n, bool reached)
 
 		if (!e->active)
 			e->release = false; /* reported once; its leases lapse anyway */
+		/* A reload moved the slot to another window meanwhile. */
+		if (atomic_load(&s->window) != it->window)
+			continue;
 		if (reached && sy->ok) {
 			/* Redis may know more of our spend than we do (aigwd restarted
 			 * without its state file): take its count as ours. */
