@@ -22,8 +22,10 @@
 #include "log.h"
 
 /* Spends kept for windows not made again yet (a policy away for a while)
- * are dropped once they are older than the longest window, a month. */
+ * are dropped once they are older than the longest window of their kind: a
+ * month for budgets, two minutes for the per-minute limits. */
 #define FLEET_STATE_KEEP_S (32 * 86400)
+#define FLEET_STATE_KEEP_MINUTE_S 120
 
 uint64_t fleet_mono_ms(void)
 {
@@ -169,7 +171,10 @@ static char *fleet_state_text(struct fleet *f)
 	for (int i = 0; i < f->n_restored; i++) {
 		struct fleet_restored *r = &f->restored[i];
 
-		if (!r->used && r->window + FLEET_STATE_KEEP_S > now)
+		uint64_t keep = strncmp(r->kind, "budget.", 7) ? FLEET_STATE_KEEP_MINUTE_S
+							       : FLEET_STATE_KEEP_S;
+
+		if (!r->used && r->window + keep > now)
 			fleet_state_add(rows, r->policy, r->kind, r->window, r->spent);
 	}
 	text = cJSON_PrintUnformatted(root);
