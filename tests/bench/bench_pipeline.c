@@ -10,7 +10,8 @@
  * quota.scope "fleet" (fleet.h: its lease checked and spent instead of the
  * per-cgroup counters; no Redis here, the lease is the local share), for
  * the fleet's aim: within 5 % of the host policy. Also runnable under
- * valgrind --tool=callgrind for instruction counts: BENCH_ITERS=2000. */
+ * valgrind --tool=callgrind for instruction counts: BENCH_ITERS=2000, and
+ * BENCH_POLICY=host or fleet to run one policy alone. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,6 +87,7 @@ int main(void)
 			      .provider_id = 0, .provider = "openai", .sni = "api.openai.com" };
 	static struct pl_request rq;
 	int iters = getenv("BENCH_ITERS") ? atoi(getenv("BENCH_ITERS")) : 200000;
+	const char *only = getenv("BENCH_POLICY");
 	size_t blen, rlen, rhlen;
 	FILE *f;
 	uint64_t t0, t1;
@@ -132,6 +134,8 @@ int main(void)
 	 * busy machine's drift weighs on both alike. */
 	for (int round = -1; round < ROUNDS; round++)
 	for (int pi = 0; pi < 2; pi++) {
+		if (only && strcmp(only, pi ? "fleet" : "host"))
+			continue;
 		int n = round < 0 ? iters / 10 + 1 : iters / ROUNDS;
 
 		t0 = clock_mono_ns();
