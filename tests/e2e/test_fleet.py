@@ -72,6 +72,7 @@ def fleet_daemons(redis, make_policy, n=2, metrics=False):
         extra = {"fleet": {"redis": redis.url, "host_id": f"h{i}", "sync_ms": SYNC_MS}}
         if metrics:
             extra["metrics_listen"] = f"127.0.0.1:{free_port()}"
+            extra["metrics_auth"] = "none"  # the per-policy families too
         d = Daemon(tree, {"team": make_policy(tree)}, extra_config=extra).start()
         out.append((d, cg))
     return out
@@ -231,6 +232,10 @@ def test_fleet_redis_killed_then_back_empty_reconciles_exactly():
     assert request(b, cb, tokens=(30, 20))[0] == 200
     m = metrics(a)
     assert 'aigw_fleet_local_share{policy="team",limit="token_budget"} 1' in m, m
+    promtool = shutil.which("promtool")
+    if promtool:  # the fleet's families keep /metrics clean
+        r = subprocess.run([promtool, "check", "metrics"], input=m, capture_output=True, text=True)
+        assert r.returncode == 0 and not r.stdout.strip() and not r.stderr.strip(), r.stdout + r.stderr
     spent_a, spent_b = tokens_of(a, ca)[0], tokens_of(b, cb)[0]
     assert 500 <= spent_a <= 550 and spent_b == 100, (spent_a, spent_b)
 

@@ -262,6 +262,8 @@ static void render_metrics(FILE *f, bool full, void *arg)
 
 	evt_drain(d->events);
 	host_families(f, d);
+	if (d->fleet)
+		fleet_metrics_render_health(f, d->fleet);
 	if (!full)
 		return;
 	cgroup_families(f, d);

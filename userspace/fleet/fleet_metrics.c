@@ -60,7 +60,7 @@ static const struct fleet_family fleet_families[] = {
 	  v_local },
 };
 
-void fleet_metrics_render(FILE *out, struct fleet *f)
+void fleet_metrics_render_health(FILE *out, struct fleet *f)
 {
 	struct fleet_view *v = malloc(sizeof(*v));
 
@@ -79,7 +79,17 @@ void fleet_metrics_render(FILE *out, struct fleet *f)
 		"aigw_fleet_last_sync_age_seconds %.3f\n",
 		v->redis_up, (unsigned long long)v->syncs_ok,
 		(unsigned long long)v->syncs_failed, v->last_ok_age_s);
-	for (size_t k = 0; k < sizeof(fleet_families) / sizeof(fleet_families[0]); k++) {
+	free(v);
+}
+
+void fleet_metrics_render(FILE *out, struct fleet *f)
+{
+	struct fleet_view *v = malloc(sizeof(*v));
+
+	if (!v)
+		return;
+	fleet_read_view(f, v);
+	for (size_t k = 0; v->n && k < sizeof(fleet_families) / sizeof(fleet_families[0]); k++) {
 		const struct fleet_family *fam = &fleet_families[k];
 
 		fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", fam->name, fam->help, fam->name);

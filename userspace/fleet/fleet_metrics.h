@@ -1,5 +1,5 @@
 /* The fleet's Prometheus families, appended to /metrics by the daemon
- * (accounting/metrics.c serves them; this file only writes them). */
+ * (control/daemon_metrics.c serves them; this file only writes them). */
 #ifndef AIGW_FLEET_METRICS_H
 #define AIGW_FLEET_METRICS_H
 
@@ -7,8 +7,11 @@
 
 struct fleet;
 
-/* Redis health, syncs, and per fleet policy and limit: the fleet's spend,
- * this host's, its lease, the others' leases and the hosts seen. */
+/* Host-wide, no policy label: Redis health and syncs. */
+void fleet_metrics_render_health(FILE *out, struct fleet *f);
+/* Per fleet policy and limit (labels policy, limit): the fleet's spend,
+ * this host's, its lease, the others' leases, the hosts seen. For readers
+ * allowed per-policy data only. */
 void fleet_metrics_render(FILE *out, struct fleet *f);
 
 #endif
