@@ -547,6 +547,10 @@ int dmet_open(struct daemon *d, char *err, size_t errlen)
 	struct met_hooks hooks = { render_metrics, render_status, d };
 	int rc;
 
+	/* The kernel's refusal counters as they stand at start are the
+	 * baseline: taken now, not at the first tick, so a refusal in the first
+	 * second is an event and not part of it. */
+	kernel_events(d);
 	if (!d->cfg.metrics_addrlen)
 		return 0;
 	if (d->cfg.metrics_auth == CFG_METRICS_AUTH_TOKEN &&
