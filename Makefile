@@ -2,7 +2,8 @@
 #
 #   make          build BPF objects, skeletons, build/aigwd and build/aigwctl
 #   make run      build and run the daemon in the foreground with the repo's config
-#   make test     build and run every test (unit, sanitizer unit, DLP corpus, fuzz
+#   make test     build and run every test (unit, sanitizer unit, DLP corpus,
+#                 integration, fuzz
 #                 smoke, e2e)
 #   make bench    benchmarks (not tests)
 #   make fuzz     long fuzzing runs (FUZZ_SECONDS per target)
@@ -34,7 +35,7 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libssl-dev \
 	libcjson-dev libcmocka-dev libvectorscan-dev libnl-3-dev libnl-idiag-3-dev \
 	pkg-config gcc make openssl ca-certificates curl iproute2 python3 \
-	python3-requests wrk nginx-light procps \
+	python3-requests wrk nginx-light procps libhiredis-dev redis-server \
 	prometheus chromium debhelper fakeroot dpkg-dev systemd logrotate bash-completion
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -47,7 +48,7 @@ SRC_DIRS := $(shell find userspace -type d)
 INCLUDES := $(addprefix -I,$(SRC_DIRS)) -Ibpf -I$(GEN)
 HEADERS  := $(shell find userspace -name '*.h') bpf/aigw_maps.h
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE $(INCLUDES) -pthread -MMD -MP
-LDLIBS  := -lbpf -lelf -lz -lssl -lcrypto -lcjson -lnl-idiag-3 -lnl-3 -lhs -lpthread -lm
+LDLIBS  := -lbpf -lelf -lz -lssl -lcrypto -lcjson -lnl-idiag-3 -lnl-3 -lhs -lhiredis -lpthread -lm
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
@@ -69,6 +70,12 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 SAN_OBJS  := $(patsubst userspace/%.c,$(BUILD)/san/obj/%.o,$(LIB_SRCS))
 SAN_LIB   := $(BUILD)/san/libaigw.a
 SAN_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/san/tests/%,$(UNIT_SRCS))
+
+# Integration tests: cmocka programs that drive a module against a real
+# outside service the test starts itself (redis-server); built and run with
+# ASan + UBSan only.
+INTEG_SRCS := $(wildcard tests/integration/test_*.c)
+INTEG_BINS := $(patsubst tests/integration/%.c,$(BUILD)/san/integration/%,$(INTEG_SRCS))
 
 # libFuzzer targets: built with clang, ASan + UBSan.
 FUZZ_SRCS  := $(wildcard tests/fuzz/fuzz_*.c)
@@ -93,7 +100,7 @@ PAGE_INC := $(GEN)/status_page.inc
 .SECONDARY:
 
 .PHONY: FORCE all deps install uninstall packaging demo e2e-deps run test unit unit-san bpf-test \
-	dlp-corpus fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
+	dlp-corpus integration fuzz-smoke fuzz e2e e2e-asan bench vmlinux clean
 
 all: $(BUILD)/aigwd $(BUILD)/aigwctl
 
@@ -190,6 +197,10 @@ $(DLP_CORPUS): tests/dlp/dlp_corpus.c $(LIB)
 
 dlp-corpus: $(DLP_CORPUS)
 	$(Q)$(DLP_CORPUS) tests/dlp/corpus
+$(BUILD)/san/integration/%: tests/integration/%.c $(SAN_LIB)
+	@mkdir -p $(@D)
+	@echo "  INTEG   $@"
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN_FLAGS) -Itests/unit $< $(SAN_LIB) $(LDLIBS) -lcmocka -o $@
 
 unit: $(UNIT_BINS)
 	$(Q)tests/run_suite.sh unit $(UNIT_BINS)
@@ -207,6 +218,10 @@ bpf-test: $(BPFT_BINS)
 unit-san: $(SAN_BINS)
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run_suite.sh unit-san $(SAN_BINS)
+
+integration: $(INTEG_BINS)
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run_suite.sh integration $(INTEG_BINS)
 
 # --- fuzzing (libFuzzer) ---------------------------------------------------
 
@@ -255,7 +270,7 @@ $(SAN_AIGWD): userspace/aigwd.c $(SAN_LIB)
 e2e-asan: all $(SAN_AIGWD) $(NODE_STAMP)
 	$(Q)tests/e2e/run_asan.sh
 
-test: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(DLP_CORPUS) $(FUZZ_BINS) $(SAN_AIGWD)
+test: all $(UNIT_BINS) $(SAN_BINS) $(BPFT_BINS) $(DLP_CORPUS) $(INTEG_BINS) $(FUZZ_BINS) $(SAN_AIGWD)
 	$(Q)tests/run_all.sh
 
 # --- install ---------------------------------------------------------------

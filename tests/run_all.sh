@@ -10,6 +10,7 @@ make --no-print-directory unit || status=1
 make --no-print-directory unit-san || status=1
 make --no-print-directory bpf-test || status=1
 make --no-print-directory dlp-corpus || status=1
+make --no-print-directory integration || status=1
 make --no-print-directory fuzz-smoke || status=1
 make --no-print-directory e2e || status=1
 make --no-print-directory e2e-asan || status=1

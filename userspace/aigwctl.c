@@ -7,8 +7,8 @@
  * module that does the work. status, reload, pin, unpin and events talk to
  * the daemon over its control socket (ctl_client.c); usage and top read the
  * pinned maps directly (usage_view.c, usage_top.c), so they work with the
- * daemon down; exec is ctl_exec.c; ca is ctl_trust.c; policy check is
- * policy_load.c.
+ * daemon down; usage --fleet reads the fleet's Redis (fleet_view.c); exec
+ * is ctl_exec.c; ca is ctl_trust.c; policy check is policy_load.c.
  *
  * Conventions: options go before or after the command (`aigwctl usage
  * --config DIR --json` = `aigwctl --json --config DIR usage`), except that
@@ -35,6 +35,7 @@
 #include "ctl_proto.h"
 #include "ctl_status.h"
 #include "ctl_trust.h"
+#include "fleet_view.h"
 #include "policy_load.h"
 #include "tls_ca.h"
 #include "usage_top.h"
@@ -57,11 +58,12 @@ enum {
 	OPT_COLUMNS = 1u << 4,
 	OPT_POLICY = 1u << 5,
 	OPT_RESET = 1u << 6,
+	OPT_FLEET = 1u << 7,
 };
 
 /* A command's parsed arguments: options from anywhere, positionals in order. */
 struct args {
-	bool json, once, follow, reset;
+	bool json, once, follow, reset, fleet;
 	long last;           /* -1 unless --last */
 	const char *columns; /* --columns */
 	const char *policy;  /* --policy */
@@ -191,6 +193,8 @@ static int parse_args(const struct command *c, int argc, char **argv, struct arg
 		}
 		if ((c->opts & OPT_JSON) && !strcmp(arg, "--json"))
 			a->json = true;
+		else if ((c->opts & OPT_FLEET) && !strcmp(arg, "--fleet"))
+			a->fleet = true;
 		else if ((c->opts & OPT_ONCE) && !strcmp(arg, "--once"))
 			a->once = true;
 		else if ((c->opts & OPT_FOLLOW) && (!strcmp(arg, "--follow") || !strcmp(arg, "-f")))
@@ -408,14 +412,43 @@ static int open_maps(const struct cfg_config *cfg, struct uview_src *src)
 	return EXIT_OK;
 }
 
+/* usage --fleet: the fleet's spend by host, from its Redis. */
+static int cmd_usage_fleet(const struct cfg_config *cfg, bool json)
+{
+	char err[AIGWCTL_ERR_MAX];
+	struct fredis_view v;
+	int rc = EXIT_OK;
+
+	if (fview_read(&cfg->fleet, &v, err, sizeof(err)))
+		return fail("usage --fleet", err);
+	fview_sort(&v);
+	if (json) {
+		cJSON *arr = fview_to_json(&v);
+
+		rc = arr ? EXIT_OK : fail("usage --fleet", "out of memory");
+		if (arr)
+			print_json(arr);
+		cJSON_Delete(arr);
+	} else if (v.n) {
+		rc = fview_print_table(&v, stdout) ? fail("usage --fleet", "out of memory") : EXIT_OK;
+	} else {
+		printf("no fleet counters in Redis at %s (no host has reported yet)\n",
+		       cfg->fleet.redis);
+	}
+	fredis_view_free(&v);
+	return rc;
+}
+
 static int cmd_usage(const struct cfg_config *cfg, const struct command *cmd, struct args *a)
 {
 	char err[AIGWCTL_ERR_MAX];
 	struct uview_src src;
 	struct uview v;
-	int rc = open_maps(cfg, &src);
+	int rc;
 
-	if (rc)
+	if (a->fleet)
+		return cmd_usage_fleet(cfg, a->json);
+	if ((rc = open_maps(cfg, &src)))
 		return rc;
 	if (uview_read(&src, &v, err, sizeof(err))) {
 		uview_close(&src);
@@ -575,13 +608,16 @@ static const struct command commands[] = {
 	  "Its listener, programs attached, each pinned cgroup and its policy. With the\n"
 	  "daemon down, what the pinned maps and links still enforce (and exit 1).",
 	  OPT_JSON, 0, 0, false, cmd_status },
-	{ "usage", "[--json]",
+	{ "usage", "[--json] [--fleet]",
 	  "Counters per cgroup, from the pinned maps.\n\n"
 	  "Connects redirected and refused by\n"
 	  "the kernel, requests, tokens, cost and budget left of the current window.\n"
 	  "Works with the daemon down. In JSON, a cgroup without a budget has\n"
-	  "\"token_budget\": null and \"budget_left\": null.",
-	  OPT_JSON, 0, 0, false, cmd_usage },
+	  "\"token_budget\": null and \"budget_left\": null.\n"
+	  "  --fleet  per fleet policy, limit and window: each host's spend and live\n"
+	  "           lease and the fleet's total against the limit, read from the\n"
+	  "           fleet's Redis (aigw.json \"fleet\"; root: it reads password_file)",
+	  OPT_JSON | OPT_FLEET, 0, 0, false, cmd_usage },
 	{ "top", "[--once] [--json] [--columns LIST]",
 	  "Live per-cgroup rates, redrawn each second.\n\n"
 	  "Busiest cgroups first; q or Ctrl-C quits. Fits the terminal (100 columns\n"

@@ -38,6 +38,7 @@
 #include "config.h"
 #include "conns_reset.h"
 #include "ev.h"
+#include "fleet.h"
 #include "log.h"
 #include "origin_fetch.h"
 #include "policy_apply.h"
@@ -221,6 +222,7 @@ static int start_workers(struct daemon *d)
 		.audit_fd = d->audit_fd,
 		.prices = &d->prices,
 		.rates = d->rates,
+		.fleet = d->fleet,
 		.acct = d->acct,
 		.overload = &d->overload,
 		.run_id = (uint32_t)time(NULL),
@@ -234,6 +236,37 @@ static int start_workers(struct daemon *d)
 		d->n_workers++;
 	}
 	return 0;
+}
+
+/* Fleet-scope quotas: the first sync happens here, so the workers start
+ * with leases in hand (or on their local share when Redis is away). */
+static int start_fleet(struct daemon *d)
+{
+	char err[1024];
+	int rc;
+
+	if (!d->cfg.fleet.enabled)
+		return 0;
+	if ((rc = fleet_new(&d->cfg.fleet, d->cfg.state_dir, &d->fleet, err, sizeof(err)))) {
+		log_err("%s", err);
+		return rc;
+	}
+	if ((rc = fleet_set_policies(d->fleet, d->policies)) || (rc = fleet_start(d->fleet))) {
+		log_err("fleet: cannot start: %s", strerror(-rc));
+		return rc;
+	}
+	log_info("fleet: host %s, Redis at %s, sync every %u ms", d->cfg.fleet.host_id,
+		 d->cfg.fleet.redis, d->cfg.fleet.sync_ms);
+	return 0;
+}
+
+/* After each fleet sync: the kernel's rows follow the leases. */
+static void on_fleet_sync(struct ev_loop *loop, struct ev_io *io, uint32_t events)
+{
+	struct daemon *d = io->data;
+
+	fleet_event_clear(d->fleet);
+	daemon_apply_quotas(d);
 }
 
 static int publish_gateway(struct daemon *d)
@@ -348,7 +381,12 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		log_err("reload refused, the current policies stay in force: %s", err);
 		goto out;
 	}
+	/* The fleet tracks a new fleet policy before any worker can see it. */
+	if (d->fleet)
+		fleet_set_policies(d->fleet, set);
 	if ((rc = snap_publish(&d->hub, set))) {
+		if (d->fleet)
+			fleet_set_policies(d->fleet, d->policies);
 		pol_set_free(set);
 		snprintf(err, errlen, "out of memory");
 		goto out;
@@ -466,7 +504,7 @@ static int run(struct daemon *d)
 		log_err("route target resolver thread: %s", strerror(-rc));
 		return rc;
 	}
-	if ((rc = start_workers(d)))
+	if ((rc = start_fleet(d)) || (rc = start_workers(d)))
 		return rc;
 	listeners_transparent(d);
 	if ((rc = publish_gateway(d))) {
@@ -491,6 +529,12 @@ static int run(struct daemon *d)
 	d->loop = ev_loop_new();
 	if (!d->loop || ev_io_add(d->loop, &d->sig, EV_READ))
 		return -ENOMEM;
+	if (d->fleet) {
+		d->fleet_io = (struct ev_io){ .fd = fleet_event_fd(d->fleet), .cb = on_fleet_sync,
+					      .data = d };
+		if (ev_io_add(d->loop, &d->fleet_io, EV_READ))
+			return -ENOMEM;
+	}
 	if ((rc = dctl_open(d, err, sizeof(err)))) {
 		log_err("control socket: %s", err);
 		return rc;
@@ -519,6 +563,9 @@ static void shutdown_daemon(struct daemon *d)
 	taddr_stop();
 	for (int i = 0; i < d->n_workers; i++)
 		worker_stop(&d->workers[i]);
+	/* The last report of what we spent, and every lease given back. */
+	fleet_free(d->fleet);
+	d->fleet = NULL;
 	/* Links and maps stay pinned: while we are away the programs apply each
 	 * policy's fail mode, and the counters wait for the next start. */
 	bpfl_close(&d->bpf);

@@ -25,6 +25,7 @@ struct rl_table;
 struct acct;
 struct evt_hub;
 struct dmet;
+struct fleet;
 
 struct daemon {
 	const char *config_dir;
@@ -54,6 +55,8 @@ struct daemon {
 	struct evt_hub *events;    /* the live event stream (events.h) */
 	struct dmet *dmet;         /* metrics, status page, events (daemon_metrics.h) */
 	uint64_t watchdog_last_ms; /* last WATCHDOG=1 sent (ev_now_ms) */
+	struct fleet *fleet;       /* aigw.json "fleet"; NULL without */
+	struct ev_io fleet_io;     /* readable after each fleet sync */
 };
 
 /* Validate the policy files whole and publish them; an invalid set changes
@@ -62,5 +65,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen);
 
 /* Write the policy rows (files plus live pins) into the kernel. */
 int daemon_apply_pins(struct daemon *d);
+/* Write the cgroup_quota rows of the pins in force (after each fleet sync). */
+int daemon_apply_quotas(struct daemon *d);
 
 #endif

@@ -8,7 +8,7 @@ bench_pipeline() {
 	mkdir -p "$repo/build/bench"
 	cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror $(find "$repo/userspace" -type d -printf " -I%p") \
 		-I"$repo/bpf" -I"$repo/build/gen" -o "$out" "$repo/tests/bench/bench_pipeline.c" "$repo/build/libaigw.a" \
-		-lbpf -lelf -lcjson -lz -lssl -lcrypto -lhs -lpthread -lm || return 1
+		-lbpf -lelf -lcjson -lz -lssl -lcrypto -lhs -lhiredis -lpthread -lm || return 1
 	"$out"
 }
 

@@ -273,7 +273,7 @@ static void test_unknown_keys(void **state)
 		  "\"bpf_pin_dir\", \"state_dir\", \"log_dir\", \"control_socket\", "
 		  "\"upstream_ca_file\", \"metrics_listen\", \"metrics_auth\", \"workers\", \"http\", "
 		  "\"routing\", "
-		  "\"providers\", \"overload\", \"audit\")" },
+		  "\"providers\", \"overload\", \"audit\", \"fleet\")" },
 		{ "{\"providers\": {\"openai\": {\"hosts\": [\"a.com\"], \"host\": \"b.com\"}}}",
 		  "$.providers.openai.host: unknown key (expected one of \"hosts\", "
 		  "\"addresses\", \"format\", \"base_url\", \"connect\", \"api_version\")" },

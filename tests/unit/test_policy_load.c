@@ -482,7 +482,8 @@ static void test_unknown_keys(void **state)
 		{ "{\"quota\": {\"budget\": 1}}",
 		  "$.quota.budget: unknown key (expected one of \"token_budget\", \"window\", "
 		  "\"connects_per_second\", \"burst\", \"requests_per_minute\", "
-		  "\"tokens_per_minute\", \"reject_over_budget_max_tokens\")" },
+		  "\"tokens_per_minute\", \"reject_over_budget_max_tokens\", \"scope\", "
+		  "\"fleet_fail\", \"fleet_local_share\")" },
 		{ "{\"dlp\": {\"detectors\": [\"email\"], \"mode\": \"block\"}}",
 		  "$.dlp.mode: unknown key (expected one of \"action\", \"detectors\", \"actions\", \"custom\", "
 		  "\"scan_responses\")" },
@@ -1037,6 +1038,68 @@ static void test_section_rules(void **state)
 	pol_set_free(set);
 }
 
+/* quota.scope "fleet" and its keys: they need aigw.json's "fleet", a
+ * limit to share, and make no sense under "host". */
+static void test_quota_scope(void **state)
+{
+	static const struct err_case no_fleet[] = {
+		{ "{\"quota\": {\"requests_per_minute\": 5, \"scope\": \"fleet\"}}",
+		  "$.quota.scope: \"fleet\" needs a \"fleet\" section in aigw.json (the Redis the "
+		  "hosts share, see README, Fleet)" },
+	};
+	static const struct err_case with_fleet[] = {
+		{ "{\"quota\": {\"connects_per_second\": 5, \"scope\": \"fleet\"}}",
+		  "$.quota.scope: \"fleet\" needs token_budget, requests_per_minute or "
+		  "tokens_per_minute to share" },
+		{ "{\"quota\": {\"requests_per_minute\": 5, \"scope\": \"world\"}}",
+		  "$.quota.scope: must be one of \"host\", \"fleet\"" },
+		{ "{\"quota\": {\"requests_per_minute\": 5, \"fleet_fail\": \"closed\"}}",
+		  "$.quota.fleet_fail: has no effect without \"scope\": \"fleet\"" },
+		{ "{\"quota\": {\"requests_per_minute\": 5, \"scope\": \"host\", "
+		  "\"fleet_local_share\": 0.5}}",
+		  "$.quota.fleet_local_share: has no effect without \"scope\": \"fleet\"" },
+		{ "{\"quota\": {\"requests_per_minute\": 5, \"scope\": \"fleet\", "
+		  "\"fleet_local_share\": 0}}",
+		  "$.quota.fleet_local_share: must be a number > 0 and <= 1" },
+		{ "{\"quota\": {\"requests_per_minute\": 5, \"scope\": \"fleet\", "
+		  "\"fleet_local_share\": 1.5}}",
+		  "$.quota.fleet_local_share: must be a number > 0 and <= 1" },
+		{ "{\"quota\": {\"requests_per_minute\": 5, \"scope\": \"fleet\", "
+		  "\"fleet_fail\": \"closed\", \"fleet_local_share\": 0.5}}",
+		  "$.quota.fleet_local_share: has no effect with \"fleet_fail\": \"closed\"" },
+		{ "{\"quota\": {\"requests_per_minute\": 5, \"scope\": \"fleet\", "
+		  "\"fleet_fail\": \"half\"}}",
+		  "$.quota.fleet_fail: must be one of \"open\", \"closed\"" },
+	};
+	struct pol_set *set;
+	const struct pol_quota *q;
+
+	RUN(no_fleet);
+	test_cfg.fleet.enabled = true;
+	RUN(with_fleet);
+	set = load_text("{\"quota\": {\"token_budget\": 100, \"window\": \"hour\", "
+			"\"tokens_per_minute\": 50, \"scope\": \"fleet\", \"fleet_local_share\": 0.25}}");
+	q = &set->policies[0].quota;
+	assert_int_equal(q->scope, POL_SCOPE_FLEET);
+	assert_int_equal(q->fleet_fail, POL_FLEET_FAIL_OPEN);
+	assert_true(q->fleet_local_share == 0.25);
+	assert_string_equal(pol_scope_name(q->scope), "fleet");
+	assert_string_equal(pol_fleet_fail_name(q->fleet_fail), "open");
+	pol_set_free(set);
+	set = load_text("{\"quota\": {\"requests_per_minute\": 5, \"scope\": \"fleet\", "
+			"\"fleet_fail\": \"closed\"}}");
+	q = &set->policies[0].quota;
+	assert_int_equal(q->fleet_fail, POL_FLEET_FAIL_CLOSED);
+	assert_true(q->fleet_local_share == 0);
+	pol_set_free(set);
+	test_cfg.fleet.enabled = false;
+	/* The default is "host", with nothing of the fleet set. */
+	set = load_text("{\"quota\": {\"requests_per_minute\": 5}}");
+	assert_int_equal(set->policies[0].quota.scope, POL_SCOPE_HOST);
+	assert_string_equal(pol_scope_name(POL_SCOPE_HOST), "host");
+	pol_set_free(set);
+}
+
 /* --- files and the set --------------------------------------------------------- */
 
 static void test_policy_file_names(void **state)
@@ -1268,6 +1331,7 @@ int main(void)
 		cmocka_unit_test(test_globs),
 		cmocka_unit_test(test_model_allowed),
 		cmocka_unit_test(test_section_rules),
+		cmocka_unit_test(test_quota_scope),
 		cmocka_unit_test(test_policy_file_names),
 		cmocka_unit_test(test_policy_syntax_error),
 		cmocka_unit_test(test_set_directories),

@@ -20,8 +20,9 @@
  * the first add of a newer window resets the slot. Adds racing that reset
  * at the very edge may land on either side; the window is coarse by design.
  *
- * Fleet-scope budgets (issue 14) hook in at acct_budget_left: a policy
- * whose budget is kept across hosts answers from its lease there. */
+ * Fleet-scope budgets (quota.scope "fleet", fleet/fleet.h) are judged by
+ * the stages from this host's lease, not by acct_budget_left; their usage
+ * is still counted here per cgroup, for the kernel's row and the metrics. */
 #ifndef AIGW_ACCT_H
 #define AIGW_ACCT_H
 

@@ -11,9 +11,26 @@
 #include "ctl_status.h"
 #include "clock.h"
 #include "daemon_metrics.h"
+#include "fleet.h"
 #include "route_report.h"
 #include "snapshot.h"
 #include "log.h"
+
+/* A fleet-scope budget's row follows this host's lease. */
+static void fleet_quota(void *arg, const struct pol_policy *p, uint64_t cgroup_id, time_t now,
+			struct aigw_cgroup_quota *q)
+{
+	struct daemon *d = arg;
+
+	fleet_kernel_quota(d->fleet, p, d->bpf.map_fd[BPFL_MAP_CGROUP_USAGE], cgroup_id, now, q);
+}
+
+int daemon_apply_quotas(struct daemon *d)
+{
+	return papply_sync_quotas(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_QUOTA], d->cg_mount,
+				  d->policies, &d->live_pins, time(NULL),
+				  d->fleet ? fleet_quota : NULL, d);
+}
 
 int daemon_apply_pins(struct daemon *d)
 {
@@ -25,10 +42,7 @@ int daemon_apply_pins(struct daemon *d)
 	if (!rc)
 		rc = papply_sync(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_POLICY], d->cg_mount,
 				 d->policies, &d->live_pins);
-	if (!rc)
-		rc = papply_sync_quotas(&d->pins, d->bpf.map_fd[BPFL_MAP_CGROUP_QUOTA],
-					d->cg_mount, d->policies, &d->live_pins, now);
-	return rc;
+	return rc ? rc : daemon_apply_quotas(d);
 }
 
 static void add_pin(cJSON *pins, struct daemon *d, const char *cgroup, const char *policy)

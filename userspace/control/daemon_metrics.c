@@ -15,6 +15,7 @@
 #include "ctl_proto.h"
 #include "event_json.h"
 #include "events.h"
+#include "fleet_metrics.h"
 #include "log.h"
 #include "metrics.h"
 #include "prom_text.h"
@@ -264,6 +265,8 @@ static void render_metrics(FILE *f, bool full, void *arg)
 
 	evt_drain(d->events);
 	host_families(f, d);
+	if (d->fleet)
+		fleet_metrics_render_health(f, d->fleet);
 	if (!full)
 		return;
 	cgroup_families(f, d);
@@ -271,6 +274,8 @@ static void render_metrics(FILE *f, bool full, void *arg)
 	rqm_render(f, tables, d->n_workers, &names);
 	/* the main thread holds the current snapshot: safe to read */
 	route_report_prom(f, atomic_load(&d->hub.current)->routes, clock_mono_ms());
+	if (d->fleet)
+		fleet_metrics_render(f, d->fleet);
 }
 
 static void kernel_events(struct daemon *d);

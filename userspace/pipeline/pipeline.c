@@ -13,6 +13,7 @@
 #include "acct.h"
 #include "config.h"
 #include "dlp_db.h"
+#include "fleet.h"
 #include "http1_write.h"
 #include "inflate_body.h"
 #include "price_table.h"
@@ -455,7 +456,11 @@ void pl_request_end(struct pl_request *rq, int sent_status, uint64_t now_us)
 		}
 		acct_add(rq->env->acct, who->policy_cgroup_id, acct_window(p, rq->now), &d,
 			 p && p->quota.token_budget);
-		if (p && p->quota.tokens_per_minute && (d.tokens_in || d.tokens_out))
+		/* A fleet-scope policy's budget and token rate are the fleet's:
+		 * its lease pays (the cgroup's own row still feeds the kernel). */
+		if (p && p->quota.scope == POL_SCOPE_FLEET)
+			fleet_spend(rq->env->fleet, p, rq->now, d.tokens_in + d.tokens_out);
+		else if (p && p->quota.tokens_per_minute && (d.tokens_in || d.tokens_out))
 			rl_add_tokens(rq->env->rates, who->policy_cgroup_id, (uint64_t)rq->now,
 				      d.tokens_in + d.tokens_out);
 	}

@@ -64,6 +64,7 @@ struct dlp_worker;
 struct route_state;
 struct pl_route;
 struct rl_table;
+struct fleet;
 struct price_table;
 struct cfg_config;
 struct pl_request;
@@ -82,6 +83,7 @@ struct pl_env {
 	const struct cfg_config *cfg;
 	struct acct *acct;                /* usage, shared, lock-free */
 	struct rl_table *rates;           /* per-minute limits, shared, lock-free */
+	struct fleet *fleet;              /* fleet-scope quotas, lock-free; NULL = none */
 	const struct price_table *prices; /* cost of tokens; NULL = none */
 	struct jt_tape tape;              /* this worker's parse tape */
 	struct buf inflated;              /* this worker's inflate buffer */

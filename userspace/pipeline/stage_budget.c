@@ -4,10 +4,15 @@
  * around the kernel's refusal: its next request gets 429 with Retry-After
  * (the seconds left in the window). With reject_over_budget_max_tokens a
  * request asking for more tokens than are left is refused up front.
- * Endpoints that cost nothing (model lists, token counts) pass. */
+ * Endpoints that cost nothing (model lists, token counts) pass.
+ *
+ * Under quota.scope "fleet" the budget is the fleet's (fleet.h): a request
+ * goes while this host's lease has tokens left; what is "left" for
+ * max_tokens is that lease plus what the fleet had not leased yet. */
 #include "pipeline.h"
 
 #include "acct.h"
+#include "fleet.h"
 
 static bool wants(const struct pl_request *rq)
 {
@@ -42,15 +47,39 @@ static uint64_t asked_tokens(const struct pl_request *rq)
 	return max;
 }
 
+/* The fleet's budget: refused while this host holds no lease of it. */
+static enum pl_verdict fleet_gate(struct pl_request *rq, uint64_t *left, int *retry)
+{
+	const struct pol_policy *p = rq->policy;
+	enum fleet_verdict v = fleet_admit_budget(rq->env->fleet, p, rq->now, retry);
+
+	if (v == FLEET_FLEET_SPENT)
+		return pl_refuse(rq, 429, RR_BUDGET, *retry,
+				 "the fleet token budget of policy \"%s\" is spent for this window",
+				 p->name);
+	if (v == FLEET_LEASE_SPENT)
+		return pl_refuse(rq, 429, RR_BUDGET, *retry,
+				 "this host's share of the fleet token budget of policy \"%s\" is "
+				 "used up until its next lease; retry shortly",
+				 p->name);
+	*left = fleet_budget_left(rq->env->fleet, p, rq->now, retry);
+	return PL_PASS;
+}
+
 static enum pl_verdict on_request(struct pl_request *rq)
 {
 	const struct pol_policy *p = rq->policy;
 	int retry = 0;
-	uint64_t left = acct_budget_left(rq->env->acct, rq->who->policy_cgroup_id, p, rq->now, &retry);
+	uint64_t left = 0;
 
-	if (left == 0)
+	if (p->quota.scope == POL_SCOPE_FLEET) {
+		if (fleet_gate(rq, &left, &retry) != PL_PASS)
+			return PL_ANSWER;
+	} else if (!(left = acct_budget_left(rq->env->acct, rq->who->policy_cgroup_id, p, rq->now,
+					     &retry))) {
 		return pl_refuse(rq, 429, RR_BUDGET, retry,
 				 "the token budget of this cgroup is spent for this window");
+	}
 	if (p->quota.reject_over_budget_max_tokens && rq->json_ok) {
 		uint64_t asked = asked_tokens(rq);
 
@@ -58,8 +87,9 @@ static enum pl_verdict on_request(struct pl_request *rq)
 		if (asked > left)
 			return pl_refuse(rq, 429, RR_BUDGET, retry,
 					 "max_tokens %llu is above the %llu tokens left of this "
-					 "cgroup's budget for this window",
-					 (unsigned long long)asked, (unsigned long long)left);
+					 "%s budget for this window",
+					 (unsigned long long)asked, (unsigned long long)left,
+					 p->quota.scope == POL_SCOPE_FLEET ? "fleet's" : "cgroup's");
 	}
 	return PL_PASS;
 }

@@ -17,7 +17,7 @@
 static const char *const cfg_keys[] = {
 	"listen_port", "cgroup_root", "bpf_pin_dir", "state_dir", "log_dir", "control_socket",
 	"upstream_ca_file", "metrics_listen", "metrics_auth", "workers", "http", "routing",
-	"providers", "overload", "audit", NULL,
+	"providers", "overload", "audit", "fleet", NULL,
 };
 static const char *const cfg_overload_keys[] = { "max_connections", "max_buffered_bytes", NULL };
 static const char *const cfg_audit_keys[] = { "fsync", NULL };
@@ -264,6 +264,7 @@ void cfg_free(struct cfg_config *cfg)
 	free(cfg->control_socket);
 	free(cfg->upstream_ca_file);
 	free(cfg->metrics_listen);
+	cfg_fleet_free(&cfg->fleet);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -500,6 +501,8 @@ static int cfg_from_json(struct jc_ctx *c, const cJSON *root, struct cfg_config 
 		rc = cfg_parse_overload(c, cfg, root);
 	if (rc == 0)
 		rc = cfg_parse_audit(c, cfg, root);
+	if (rc == 0)
+		rc = cfg_parse_fleet(c, &cfg->fleet, root);
 	return rc;
 }
 

@@ -122,6 +122,30 @@ struct cfg_routing {
 	uint32_t backoff_max_ms;   /* its ceiling */
 };
 
+/* The "fleet" object: budgets and limits shared by many hosts through Redis
+ * (userspace/fleet/). Absent = every quota is per host. Parsed by
+ * config_fleet.c. */
+#define CFG_DEFAULT_FLEET_SYNC_MS 500
+#define CFG_MIN_FLEET_SYNC_MS 50
+#define CFG_MAX_FLEET_SYNC_MS 60000
+#define CFG_DEFAULT_REDIS_PORT 6379
+#define CFG_MAX_REDIS_DB 65535
+#define CFG_FLEET_HOST_ID_MAX 64
+#define CFG_FLEET_SECRET_MAX 512 /* bytes of the Redis password */
+
+struct cfg_fleet {
+	bool enabled;         /* the "fleet" key is present */
+	char *redis;          /* as written, for messages and logs */
+	char *redis_host;     /* TCP: a host name or an address; NULL for a Unix socket */
+	uint16_t redis_port;
+	char *redis_unix;     /* absolute socket path, or NULL */
+	uint32_t redis_db;    /* SELECTed after connecting */
+	char *host_id;        /* [A-Za-z0-9_.-]{1,64}, unique per daemon in the fleet */
+	uint32_t sync_ms;     /* leases are renewed and spending reported this often */
+	char *password_file;  /* absolute, owned by root, mode 0600; NULL: no AUTH */
+	char *username;       /* Redis ACL user for AUTH, NULL: the default user */
+};
+
 struct cfg_http {
 	uint32_t max_request_line;
 	uint32_t max_header_bytes;
@@ -163,6 +187,7 @@ struct cfg_config {
 	struct cfg_overload overload;
 	int64_t audit_fsync_ms;  /* CFG_AUDIT_FSYNC_NEVER / _ALWAYS, or ms > 0 */
 	struct cfg_routing routing;
+	struct cfg_fleet fleet;
 	/* The built-in catalog first (in its order), then aigw.json's own
 	 * providers in file order; index = provider id. */
 	struct cfg_provider *providers;
@@ -210,5 +235,26 @@ bool cfg_addr_is_private(const struct sockaddr *sa);
 /* "host:port" with host 127.x.y.z, localhost, or [::1]. */
 int cfg_loopback_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
 		       const char **why);
+
+/* --- the "fleet" object (config_fleet.c) --- */
+struct jc_ctx;
+struct cJSON;
+
+/* Parse root's "fleet" (absent: fleet->enabled stays false). */
+int cfg_parse_fleet(struct jc_ctx *c, struct cfg_fleet *fleet, const struct cJSON *root);
+void cfg_fleet_free(struct cfg_fleet *fleet);
+/* "redis://HOST[:PORT][/DB]" or an absolute Unix socket path into fleet's
+ * redis_host, redis_port, redis_unix and redis_db (replacing them).
+ * -EINVAL with *why static, or -ENOMEM. */
+int cfg_redis_target_parse(const char *s, struct cfg_fleet *fleet, const char **why);
+/* [A-Za-z0-9_.-]{1,64}: part of a Redis hash field and a metrics label. */
+int cfg_host_id_check(const char *id, const char **why);
+/* A file holding a secret: regular, owned by the user we run as (root),
+ * no access for group or others. 0, or a negative errno with why filled. */
+int cfg_secret_file_check(const char *path, char *why, size_t whylen);
+/* Read the Redis password (the whole file, trailing newlines cut) into out.
+ * The secret is never logged. 0, or a negative errno with err filled. */
+int cfg_fleet_read_password(const struct cfg_fleet *fleet, char *out, size_t outlen, char *err,
+			    size_t errlen);
 
 #endif

@@ -163,7 +163,8 @@ out:
 }
 
 int papply_sync_quotas(struct papply *pa, int quota_fd, const char *cg_mount,
-		       const struct pol_set *set, const struct rpin_list *live, time_t now)
+		       const struct pol_set *set, const struct rpin_list *live, time_t now,
+		       papply_quota_fn adjust, void *arg)
 {
 	uint64_t keys[PAPPLY_MAX_PINS];
 	static struct aigw_cgroup_quota q[PAPPLY_MAX_PINS]; /* main thread only */
@@ -175,8 +176,11 @@ int papply_sync_quotas(struct papply *pa, int quota_fd, const char *cg_mount,
 	for (size_t i = 0; i < pa->n; i++) {
 		const struct pol_policy *p = pol_set_get(set, pa->rows[i].val.policy_id);
 
-		if (p && quota_row(&q[n], p, now))
-			keys[n++] = pa->rows[i].cgroup_id;
+		if (!p || !quota_row(&q[n], p, now))
+			continue;
+		if (adjust)
+			adjust(arg, p, pa->rows[i].cgroup_id, now, &q[n]);
+		keys[n++] = pa->rows[i].cgroup_id;
 	}
 	if (n == pa->n_quotas && !memcmp(keys, pa->quota_keys, n * sizeof(*keys)) &&
 	    !memcmp(q, pa->quotas, n * sizeof(*q)))

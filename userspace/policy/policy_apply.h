@@ -44,11 +44,18 @@ struct papply {
 int papply_sync(struct papply *pa, int map_fd, const char *cg_mount, const struct pol_set *set,
 		const struct rpin_list *live);
 
+/* Adjusts the row a pinned cgroup gets from its policy alone (a fleet-scope
+ * budget follows the host's lease: fleet_kernel_quota). */
+typedef void (*papply_quota_fn)(void *arg, const struct pol_policy *p, uint64_t cgroup_id,
+				time_t now, struct aigw_cgroup_quota *q);
+
 /* Write cgroup_quota for the rows last written: each pinned cgroup whose
  * policy has a quota, with the current window (so calling it every second
- * also rolls windows over). Only writes when something changed. */
+ * also rolls windows over), then adjust (NULL = none). Only writes when
+ * something changed. */
 int papply_sync_quotas(struct papply *pa, int quota_fd, const char *cg_mount,
-		       const struct pol_set *set, const struct rpin_list *live, time_t now);
+		       const struct pol_set *set, const struct rpin_list *live, time_t now,
+		       papply_quota_fn adjust, void *arg);
 
 /* Write cgroup_pending (every pinned path, with its policy and quota rows)
  * and tls_ports (443 and the intercept_ports of every all_tls policy), when

@@ -108,6 +108,8 @@ static const char *const pol_mt_action_names[] = { "reject", "clamp", NULL };
 static const char *const pol_window_names[] = { "hour", "day", "month", NULL };
 static const char *const pol_dlp_action_names[] = { "block", "redact", "log", NULL };
 static const char *const pol_strategy_names[] = { "ordered", "weighted", "least_latency", NULL };
+static const char *const pol_scope_names[] = { "host", "fleet", NULL };
+static const char *const pol_fleet_fail_names[] = { "open", "closed", NULL };
 
 const char *pol_detector_name(enum pol_detector d)
 {
@@ -146,6 +148,16 @@ const char *pol_strategy_name(enum pol_strategy s)
 	return (unsigned)s <= POL_STRATEGY_LEAST_LATENCY ? pol_strategy_names[s] : "?";
 }
 
+const char *pol_scope_name(enum pol_quota_scope s)
+{
+	return (unsigned)s <= POL_SCOPE_FLEET ? pol_scope_names[s] : "?";
+}
+
+const char *pol_fleet_fail_name(enum pol_fleet_fail f)
+{
+	return (unsigned)f <= POL_FLEET_FAIL_CLOSED ? pol_fleet_fail_names[f] : "?";
+}
+
 /* Keys of each object, in the order the README documents them. */
 static const char *const pol_keys[] = {
 	"cgroups", "fail_mode", "inspect", "non_provider_tls", "intercept", "intercept_ports",
@@ -157,7 +169,8 @@ static const char *const pol_limits_keys[] = { "max_body_bytes", "max_tokens",
 					       "max_tokens_action", "allow_uncounted", NULL };
 static const char *const pol_quota_keys[] = {
 	"token_budget", "window", "connects_per_second", "burst", "requests_per_minute",
-	"tokens_per_minute", "reject_over_budget_max_tokens", NULL,
+	"tokens_per_minute", "reject_over_budget_max_tokens", "scope", "fleet_fail",
+	"fleet_local_share", NULL,
 };
 static const char *const pol_dlp_keys[] = { "action", "detectors", "actions", "custom",
 					    "scan_responses", NULL };
@@ -384,6 +397,41 @@ static int pl_limits(struct pl *l, struct pol_policy *p, const cJSON *root)
 	return 0;
 }
 
+/* scope, fleet_fail and fleet_local_share of the quota object obj (the
+ * path is at $.quota). */
+static int pl_quota_scope(struct pl *l, struct pol_quota *q, const cJSON *obj)
+{
+	int rc, scope = POL_SCOPE_HOST, fail = -1;
+
+	if ((rc = jc_enum(&l->jc, obj, "scope", 0, pol_scope_names, &scope)) < 0 ||
+	    (rc = jc_enum(&l->jc, obj, "fleet_fail", 0, pol_fleet_fail_names, &fail)) < 0 ||
+	    (rc = jc_number(&l->jc, obj, "fleet_local_share", JC_EXCL_MIN, 0, 1,
+			    &q->fleet_local_share)) < 0)
+		return rc;
+	q->scope = (enum pol_quota_scope)scope;
+	q->fleet_fail = fail < 0 ? POL_FLEET_FAIL_OPEN : (enum pol_fleet_fail)fail;
+	if (q->scope == POL_SCOPE_HOST) {
+		if (fail >= 0 || q->fleet_local_share > 0) {
+			jc_push_key(&l->jc, fail >= 0 ? "fleet_fail" : "fleet_local_share");
+			return jc_error(&l->jc, "has no effect without \"scope\": \"fleet\"");
+		}
+		return 0;
+	}
+	size_t ms = jc_push_key(&l->jc, "scope");
+	if (!l->cfg->fleet.enabled)
+		return jc_error(&l->jc, "\"fleet\" needs a \"fleet\" section in aigw.json "
+					"(the Redis the hosts share, see README, Fleet)");
+	if (!q->token_budget && !q->requests_per_minute && !q->tokens_per_minute)
+		return jc_error(&l->jc, "\"fleet\" needs token_budget, requests_per_minute or "
+					"tokens_per_minute to share");
+	jc_pop(&l->jc, ms);
+	if (q->fleet_fail == POL_FLEET_FAIL_CLOSED && q->fleet_local_share > 0) {
+		jc_push_key(&l->jc, "fleet_local_share");
+		return jc_error(&l->jc, "has no effect with \"fleet_fail\": \"closed\"");
+	}
+	return 0;
+}
+
 static int pl_quota(struct pl *l, struct pol_policy *p, const cJSON *root)
 {
 	struct pol_quota *q = &p->quota;
@@ -443,6 +491,8 @@ static int pl_quota(struct pl *l, struct pol_policy *p, const cJSON *root)
 	}
 	if (q->connects_per_second > 0 && !has_burst)
 		q->burst = (uint32_t)ceil(q->connects_per_second);
+	if ((rc = pl_quota_scope(l, q, obj)) < 0)
+		return rc;
 	jc_pop(&l->jc, mk);
 	return 0;
 }

@@ -53,6 +53,12 @@ enum pol_existing { POL_EXISTING_KEEP, POL_EXISTING_RESET };
 enum pol_max_tokens_action { POL_MAX_TOKENS_REJECT, POL_MAX_TOKENS_CLAMP };
 enum pol_window { POL_WINDOW_NONE, POL_WINDOW_HOUR, POL_WINDOW_DAY, POL_WINDOW_MONTH };
 enum pol_dlp_action { POL_DLP_BLOCK, POL_DLP_REDACT, POL_DLP_LOG };
+/* Who shares a quota: each pinned cgroup of this host, or every host of the
+ * fleet that pins the policy (through the Redis of aigw.json's "fleet"). */
+enum pol_quota_scope { POL_SCOPE_HOST, POL_SCOPE_FLEET };
+/* A fleet quota while Redis is out of reach, once this host's lease is
+ * spent: go on with a local share of the limits, or refuse. */
+enum pol_fleet_fail { POL_FLEET_FAIL_OPEN, POL_FLEET_FAIL_CLOSED };
 
 /* Built-in DLP detectors (userspace/dlp/ finds them); pol_dlp.detectors is
  * a bit mask of 1u << these. Their names are the policy's (pol_detector_name). */
@@ -103,6 +109,14 @@ struct pol_quota {
 	uint32_t requests_per_minute;      /* 0 = unlimited */
 	uint64_t tokens_per_minute;        /* 0 = unlimited */
 	bool reject_over_budget_max_tokens; /* refuse max_tokens > budget left */
+	/* Under POL_SCOPE_FLEET, token_budget, requests_per_minute and
+	 * tokens_per_minute hold for the policy across the fleet (keyed by
+	 * policy name and window); connects_per_second stays per cgroup. */
+	enum pol_quota_scope scope;        /* default host */
+	enum pol_fleet_fail fleet_fail;    /* default open; fleet scope only */
+	double fleet_local_share;          /* (0, 1] of each fleet limit this host may
+					    * spend alone while Redis is out of reach;
+					    * 0 = 1 / the hosts it last saw */
 };
 
 struct pol_dlp_custom {
@@ -260,5 +274,7 @@ const char *pol_intercept_name(enum pol_intercept m);
 const char *pol_window_name(enum pol_window w);
 const char *pol_dlp_action_name(enum pol_dlp_action a);
 const char *pol_strategy_name(enum pol_strategy s);
+const char *pol_scope_name(enum pol_quota_scope s);
+const char *pol_fleet_fail_name(enum pol_fleet_fail f);
 
 #endif

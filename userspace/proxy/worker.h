@@ -39,6 +39,7 @@ struct wk_shared {
 	int audit_fd;               /* log_dir/audit.jsonl, -1 = off */
 	const struct price_table *prices; /* cost of tokens; NULL = none */
 	struct rl_table *rates;     /* per-minute limits, shared through atomics */
+	struct fleet *fleet;        /* fleet-scope quotas (fleet.h); NULL without "fleet" */
 	struct acct *acct;          /* usage per cgroup, shared through atomics */
 	struct ovl *overload;       /* body and connection budgets, atomics */
 	struct evt_hub *events;     /* evt_publish_request(events, worker id, record) */
