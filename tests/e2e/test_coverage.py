@@ -14,9 +14,10 @@ import os
 import re
 import subprocess
 import time
+import urllib.request
 
 from aigw_test import (AIGWCTL, E2E, PROVIDER_V4, PYTHON, CgroupTree, Daemon, FakeProvider,
-                       Skip, defer, provider_catalog, provider_pki, run, spawn, tls_client,
+                       Skip, defer, free_port, provider_catalog, provider_pki, run, spawn, tls_client,
                        tmpdir)
 
 SNI_CLIENT = os.path.join(E2E, "clients", "sni_client.py")
@@ -40,6 +41,15 @@ def sni_client(cgroup, ip, sni, cafile, *extra, timeout=30):
 
 def aigw_ca(d):
     return os.path.join(d.config["state_dir"], "ca.crt")
+
+
+def metrics_text(d):
+    with open(os.path.join(d.config["state_dir"], "metrics.token")) as f:
+        token = f.read().strip()
+    req = urllib.request.Request(f"http://{d.config['metrics_listen']}/metrics",
+                                 headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.read().decode()
 
 
 def ctl(d, *args):
@@ -82,11 +92,22 @@ def test_cgroup_made_after_its_pin_is_covered_from_its_first_connect():
 def test_udp_to_a_provider_is_refused_and_counted():
     tree = CgroupTree()
     a, b = tree.mk("A"), tree.mk("B")
-    d = Daemon(tree, {"p": {"cgroups": [tree.relpath("A")]}}).start()
+    d = Daemon(tree, {"p": {"cgroups": [tree.relpath("A")]}},
+               extra_config={"metrics_listen": f"127.0.0.1:{free_port()}"}).start()
     r = run([PYTHON, UDP_CLIENT, PROVIDER_V4, "443"], cgroup=a, check=True)
     assert json.loads(r.stdout) == {"connect_send": errno.EPERM, "sendto": errno.EPERM}, r.stdout
     assert d.stats_of(a)["denied_udp"] == 2, d.stats_of(a)
     assert d.host_stats()["denied_udp"] == 2
+    # The same counts where an operator reads them: aigwctl usage (a column
+    # of its own once a row has one), its JSON, and /metrics.
+    out = ctl(d, "usage").stdout
+    head, row = out.splitlines()[0].split(), next(l for l in out.splitlines() if tree.relpath("A") in l)
+    assert "DENIED_UDP" in head and row.split()[head.index("DENIED_UDP")] == "2", out
+    rows = json.loads(ctl(d, "usage", "--json").stdout)
+    assert next(x for x in rows if x["cgroup"] == tree.relpath("A"))["denied_udp"] == 2, rows
+    text = metrics_text(d)
+    assert f'aigw_udp_denied_total{{cgroup="/{tree.relpath("A")}",policy="p"}} 2' in text, text
+    assert 'aigw_kernel_decisions_total{reason="denied_udp"} 2' in text, text
     # Not a provider address, or not a managed cgroup: UDP goes out.
     r = run([PYTHON, UDP_CLIENT, "127.0.0.1", "443"], cgroup=a, check=True)
     assert json.loads(r.stdout) == {"connect_send": 0, "sendto": 0}, r.stdout

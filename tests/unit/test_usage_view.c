@@ -77,6 +77,14 @@ static void test_usage_table(void **state)
 		"          2             0         0          0           0              0       0  "
 		"          0\n");
 	free(out);
+
+	/* A rare counter gets its column once a row has one. */
+	rows[1].v[UVIEW_DENIED_UDP] = 4;
+	CAPTURE(out, uview_print_table(&v, f));
+	assert_non_null(strstr(out, "BUDGET_LEFT  DENIED_UDP\n"));
+	assert_non_null(strstr(out, "          0           4\n"));
+	assert_null(strstr(out, "NO_ROOM"));
+	free(out);
 }
 
 static void test_usage_json_is_exact(void **state)
@@ -94,11 +102,13 @@ static void test_usage_json_is_exact(void **state)
 		"[{\"cgroup\":\"system.slice/a\",\"cgroup_id\":44,\"pinned\":true,\"policy\":\"strict\","
 		"\"policy_id\":2,\"fail_mode\":\"closed\",\"redirected\":3,\"denied_down\":1,"
 		"\"direct_down\":0,\"denied_quota\":0,\"requests\":7,\"tokens_in\":100,"
-		"\"tokens_out\":50,\"cost_microusd\":250,\"token_budget\":1000,\"budget_left\":850},"
+		"\"tokens_out\":50,\"cost_microusd\":250,\"token_budget\":1000,\"budget_left\":850,"
+		"\"redirected_tls\":0,\"redirected_netns\":0,\"denied_udp\":0,\"no_room\":0},"
 		"{\"cgroup\":null,\"cgroup_id\":18446744073709551615,\"pinned\":false,\"policy\":null,"
 		"\"policy_id\":0,\"fail_mode\":null,\"redirected\":9007199254740993,\"denied_down\":0,"
 		"\"direct_down\":2,\"denied_quota\":0,\"requests\":0,\"tokens_in\":0,\"tokens_out\":0,"
-		"\"cost_microusd\":0,\"token_budget\":null,\"budget_left\":null}]");
+		"\"cost_microusd\":0,\"token_budget\":null,\"budget_left\":null,\"redirected_tls\":0,"
+		"\"redirected_netns\":0,\"denied_udp\":0,\"no_room\":0}]");
 	free(text);
 	cJSON_Delete(arr);
 }

@@ -125,6 +125,28 @@ static void request_tables(struct daemon *d, struct rqm_table **tables)
 
 /* --- Prometheus families ---------------------------------------------------- */
 
+static void attach(struct daemon *d, struct uview_src *src)
+{
+	uview_attach(src, &d->cfg, d->bpf.map_fd, d->shared.cg_mount_fd, d->cg_mount, d->policies);
+}
+
+/* Every decision of the BPF hooks on this host, by reason (host_stats):
+ * host-wide, so no cgroup names, and shown without the metrics token. */
+static void kernel_decisions(FILE *f, struct daemon *d)
+{
+	uint64_t n[AIGW_R_COUNT];
+	struct uview_src src;
+
+	attach(d, &src);
+	if (uview_host_stats(&src, n))
+		return;
+	prom_head(f, "aigw_kernel_decisions_total", "counter",
+		  "Connects and UDP sends the BPF hooks decided on, by reason.");
+	for (int r = 0; r < AIGW_R_COUNT; r++)
+		fprintf(f, "aigw_kernel_decisions_total{reason=\"%s\"} %" PRIu64 "\n",
+			uview_reason_names[r], n[r]);
+}
+
 static void host_families(FILE *f, struct daemon *d)
 {
 	uint64_t open = 0, accepted = 0, idle = 0;
@@ -192,6 +214,7 @@ static void host_families(FILE *f, struct daemon *d)
 	prom_head(f, "aigw_events_dropped_total", "counter",
 		  "Events lost because a worker's ring was full.");
 	fprintf(f, "aigw_events_dropped_total %" PRIu64 "\n", ec.dropped);
+	kernel_decisions(f, d);
 }
 
 /* Prometheus name, type and help of each usage column; NULL: not exported
@@ -218,12 +241,15 @@ static const struct {
 	[UVIEW_BUDGET_LEFT] = { "aigw_token_budget_left", "gauge",
 				"Tokens left in the window (cgroups with a budget only).",
 				.budget_only = true },
+	[UVIEW_REDIRECTED_TLS] = { "aigw_connects_redirected_tls_total", "counter",
+				   "Other TLS-port connects sent to the gateway (intercept all_tls)." },
+	[UVIEW_REDIRECTED_NETNS] = { "aigw_connects_redirected_netns_total", "counter",
+				     "Provider connects from another network namespace sent to the gateway." },
+	[UVIEW_DENIED_UDP] = { "aigw_udp_denied_total", "counter",
+			       "UDP (QUIC) sends to a provider refused, so clients fall back to TCP." },
+	[UVIEW_NO_ROOM] = { "aigw_connects_no_room_total", "counter",
+			    "Connects whose origin the kernel had no room to keep (fail_mode decided)." },
 };
-
-static void attach(struct daemon *d, struct uview_src *src)
-{
-	uview_attach(src, &d->cfg, d->bpf.map_fd, d->shared.cg_mount_fd, d->cg_mount, d->policies);
-}
 
 static void cgroup_families(FILE *f, struct daemon *d)
 {

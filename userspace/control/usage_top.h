@@ -20,7 +20,8 @@
 #define UTOP_POLICY_WIDTH 16
 /* What --columns names: usage_view's column keys (requests, tokens_in,
  * tokens_out, cost, token_budget, budget_left, redirected, denied_down,
- * direct_down, denied_quota) and tokens (in + out), each as a total or, with
+ * direct_down, denied_quota, redirected_tls, redirected_netns, denied_udp,
+ * no_room) and tokens (in + out), each as a total or, with
  * "/s", a rate per second. */
 #define UTOP_DEFAULT_COLUMNS "requests/s,requests,tokens/s,tokens,cost,budget_left,denied_quota"
 #define UTOP_TOKENS UVIEW_N_COUNTERS /* the derived column */

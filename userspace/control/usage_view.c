@@ -1,6 +1,7 @@
 #include "usage_view.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -25,7 +26,50 @@ const struct uview_column uview_columns[UVIEW_N_COUNTERS] = {
 	[UVIEW_DENIED_DOWN] = { "denied_down", "DENIED_DOWN", "DENY-DN" },
 	[UVIEW_DIRECT_DOWN] = { "direct_down", "DIRECT_DOWN", "DIRECT-DN" },
 	[UVIEW_DENIED_QUOTA] = { "denied_quota", "DENIED_QUOTA", "DENY-Q" },
+	/* Rare, or only under intercept all_tls, containers or QUIC clients:
+	 * columns of their own in the table only when a row has one. */
+	[UVIEW_REDIRECTED_TLS] = { "redirected_tls", "REDIRECTED_TLS", "REDIR-TLS", true },
+	[UVIEW_REDIRECTED_NETNS] = { "redirected_netns", "REDIRECTED_NETNS", "REDIR-NS", true },
+	[UVIEW_DENIED_UDP] = { "denied_udp", "DENIED_UDP", "DENY-UDP", true },
+	[UVIEW_NO_ROOM] = { "no_room", "NO_ROOM", "NO-ROOM", true },
 };
+
+const char *const uview_reason_names[AIGW_R_COUNT] = {
+	[AIGW_R_NOT_PROVIDER] = "not_provider",       [AIGW_R_DAEMON_OWN] = "daemon_own",
+	[AIGW_R_NO_POLICY] = "no_policy",             [AIGW_R_REDIRECTED] = "redirected",
+	[AIGW_R_REDIRECTED_TLS] = "redirected_tls",   [AIGW_R_OTHER_NETNS] = "other_netns",
+	[AIGW_R_DENIED_QUOTA] = "denied_quota",       [AIGW_R_DENIED_DOWN] = "denied_down",
+	[AIGW_R_DIRECT_DOWN] = "direct_down",         [AIGW_R_DENIED_UDP] = "denied_udp",
+	[AIGW_R_NO_ROOM] = "no_room",                 [AIGW_R_STEERED_NETNS] = "steered_netns",
+	[AIGW_R_PINNED_AT_MKDIR] = "pinned_at_mkdir",
+};
+
+int uview_host_stats(const struct uview_src *src, uint64_t out[AIGW_R_COUNT])
+{
+	int fd = src->fds[BPFL_MAP_HOST_STATS], ncpu = libbpf_num_possible_cpus();
+	struct aigw_host_stats *per_cpu;
+	uint32_t zero = 0;
+	int rc = 0;
+
+	memset(out, 0, AIGW_R_COUNT * sizeof(out[0]));
+	if (fd < 0)
+		return -ENOENT;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	if (!(per_cpu = calloc((size_t)ncpu, sizeof(*per_cpu))))
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, per_cpu))
+		rc = -errno;
+	for (int c = 0; rc == 0 && c < ncpu; c++) {
+		/* the struct is one __u64 per reason, in enum order (aigw_maps.h) */
+		const uint64_t *f = (const uint64_t *)&per_cpu[c];
+
+		for (int r = 0; r < AIGW_R_COUNT; r++)
+			out[r] += f[r];
+	}
+	free(per_cpu);
+	return rc;
+}
 
 int uview_open(struct uview_src *src, const struct cfg_config *cfg, char *err, size_t errlen)
 {
@@ -204,6 +248,10 @@ static int read_maps(struct uview_src *src, struct uview *v, size_t *cap)
 		r->v[UVIEW_DENIED_DOWN] = st.denied_down;
 		r->v[UVIEW_DIRECT_DOWN] = st.direct_down;
 		r->v[UVIEW_DENIED_QUOTA] = st.denied_quota;
+		r->v[UVIEW_REDIRECTED_TLS] = st.redirected_tls;
+		r->v[UVIEW_REDIRECTED_NETNS] = st.redirected_netns;
+		r->v[UVIEW_DENIED_UDP] = st.denied_udp;
+		r->v[UVIEW_NO_ROOM] = st.no_room;
 	}
 	read_usage(src, v);
 	return 0;
@@ -303,21 +351,29 @@ void uview_print_table(const struct uview *v, FILE *f)
 {
 	const char *headers[2 + UVIEW_N_COUNTERS] = { "CGROUP", "POLICY" };
 	char label[CG_PATH_MAX + 32], num[UVIEW_N_COUNTERS][24], right[UVIEW_N_COUNTERS][32];
+	int cols[UVIEW_N_COUNTERS], n_cols = 0;
 	struct ttab t;
 
 	for (int c = 0; c < UVIEW_N_COUNTERS; c++) {
-		snprintf(right[c], sizeof(right[c]), ">%s", uview_columns[c].header);
-		headers[2 + c] = right[c];
+		bool used = !uview_columns[c].when_used;
+
+		for (size_t i = 0; !used && i < v->n; i++)
+			used = v->rows[i].v[c] != 0;
+		if (!used)
+			continue;
+		snprintf(right[n_cols], sizeof(right[n_cols]), ">%s", uview_columns[c].header);
+		headers[2 + n_cols] = right[n_cols];
+		cols[n_cols++] = c;
 	}
-	ttab_init(&t, 2 + UVIEW_N_COUNTERS, headers);
+	ttab_init(&t, 2 + n_cols, headers);
 	for (size_t i = 0; i < v->n; i++) {
 		const struct uview_row *r = &v->rows[i];
 		const char *cells[2 + UVIEW_N_COUNTERS] = { label, r->pinned ? r->policy : "-" };
 
 		uview_cgroup_label(r, label, sizeof(label));
-		for (int c = 0; c < UVIEW_N_COUNTERS; c++) {
-			snprintf(num[c], sizeof(num[c]), "%" PRIu64, r->v[c]);
-			cells[2 + c] = num[c];
+		for (int k = 0; k < n_cols; k++) {
+			snprintf(num[k], sizeof(num[k]), "%" PRIu64, r->v[cols[k]]);
+			cells[2 + k] = num[k];
 		}
 		ttab_add(&t, cells);
 	}

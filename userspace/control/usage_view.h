@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "aigw_maps.h"
 #include "bpf_loader.h"
 #include "cgroup.h"
 #include "config.h"
@@ -36,6 +37,10 @@ enum uview_counter {
 	UVIEW_COST,         /* cgroup_usage.cost_microusd */
 	UVIEW_BUDGET,       /* cgroup_quota.token_budget, 0 = none */
 	UVIEW_BUDGET_LEFT,  /* budget - tokens this window, 0 when none or spent */
+	UVIEW_REDIRECTED_TLS,   /* cgroup_stats.redirected_tls (intercept all_tls) */
+	UVIEW_REDIRECTED_NETNS, /* cgroup_stats.redirected_netns (containers) */
+	UVIEW_DENIED_UDP,       /* cgroup_stats.denied_udp (QUIC refused) */
+	UVIEW_NO_ROOM,          /* cgroup_stats.no_room (fail_mode decided) */
 	UVIEW_N_COUNTERS
 };
 
@@ -43,6 +48,7 @@ struct uview_column {
 	const char *key;    /* JSON field; the map field's name, as bpftool prints it */
 	const char *header; /* usage table header */
 	const char *brief;  /* short header for top */
+	bool when_used;     /* the usage table shows it only when a row has one */
 };
 
 extern const struct uview_column uview_columns[UVIEW_N_COUNTERS];
@@ -102,6 +108,12 @@ void uview_free(struct uview *v);
 const struct uview_row *uview_find(const struct uview *v, uint64_t cgroup_id);
 
 int uview_daemon(const struct uview_src *src, struct uview_daemon *out);
+
+/* The kernel's decisions on this host (host_stats, summed over the CPUs):
+ * out[r] counts enum aigw_reason r, named by uview_reason_names[r] (the
+ * map's field names, as bpftool prints them). 0, or a negative errno. */
+extern const char *const uview_reason_names[AIGW_R_COUNT];
+int uview_host_stats(const struct uview_src *src, uint64_t out[AIGW_R_COUNT]);
 
 /* Which of bpfl_link_names[] are pinned under pin_dir. Returns how many. */
 size_t uview_links(const char *pin_dir, bool present[]);
