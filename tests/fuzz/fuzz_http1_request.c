@@ -155,7 +155,7 @@ static void check_writer(const struct h1_request *r, size_t head_len)
 	static struct h1_request back;
 	struct h1_limits loose = { 1u << 30, 1u << 30, H1_MAX_HEADERS, 0 };
 	static const struct h1_header host = { "Host", 4, "fuzz.example", 12 };
-	struct h1w_edit e = { NULL, 0, &host, r->host ? 0 : 1 };
+	struct h1w_edit e = { .add = &host, .n_add = r->host ? 0 : 1 };
 	uint64_t body = r->framing == H1_BODY_LENGTH ? r->content_length : 0;
 	size_t n = h1w_request_head_ex(out, sizeof(out), r, body, &e);
 	int rc;

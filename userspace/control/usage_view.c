@@ -16,22 +16,25 @@
 #include "text_table.h"
 
 const struct uview_column uview_columns[UVIEW_N_COUNTERS] = {
-	[UVIEW_REQUESTS] = { "requests", "REQUESTS", "REQ" },
-	[UVIEW_TOKENS_IN] = { "tokens_in", "TOKENS_IN", "TOK-IN" },
-	[UVIEW_TOKENS_OUT] = { "tokens_out", "TOKENS_OUT", "TOK-OUT" },
-	[UVIEW_COST] = { "cost_microusd", "COST_MICROUSD", "COST-uUSD" },
-	[UVIEW_BUDGET] = { "token_budget", "BUDGET", "BUDGET" },
-	[UVIEW_BUDGET_LEFT] = { "budget_left", "BUDGET_LEFT", "LEFT" },
-	[UVIEW_REDIRECTED] = { "redirected", "REDIRECTED", "REDIR" },
-	[UVIEW_DENIED_DOWN] = { "denied_down", "DENIED_DOWN", "DENY-DN" },
-	[UVIEW_DIRECT_DOWN] = { "direct_down", "DIRECT_DOWN", "DIRECT-DN" },
-	[UVIEW_DENIED_QUOTA] = { "denied_quota", "DENIED_QUOTA", "DENY-Q" },
+	[UVIEW_REQUESTS] = { .key = "requests", .header = "REQUESTS", .brief = "REQ" },
+	[UVIEW_TOKENS_IN] = { .key = "tokens_in", .header = "TOKENS_IN", .brief = "TOK-IN" },
+	[UVIEW_TOKENS_OUT] = { .key = "tokens_out", .header = "TOKENS_OUT", .brief = "TOK-OUT" },
+	[UVIEW_COST] = { .key = "cost_microusd", .header = "COST_MICROUSD", .brief = "COST-uUSD" },
+	[UVIEW_BUDGET] = { .key = "token_budget", .header = "BUDGET", .brief = "BUDGET" },
+	[UVIEW_BUDGET_LEFT] = { .key = "budget_left", .header = "BUDGET_LEFT", .brief = "LEFT" },
+	[UVIEW_REDIRECTED] = { .key = "redirected", .header = "REDIRECTED", .brief = "REDIR" },
+	[UVIEW_DENIED_DOWN] = { .key = "denied_down", .header = "DENIED_DOWN", .brief = "DENY-DN" },
+	[UVIEW_DIRECT_DOWN] = { .key = "direct_down", .header = "DIRECT_DOWN", .brief = "DIRECT-DN" },
+	[UVIEW_DENIED_QUOTA] = { .key = "denied_quota", .header = "DENIED_QUOTA", .brief = "DENY-Q" },
 	/* Rare, or only under intercept all_tls, containers or QUIC clients:
 	 * columns of their own in the table only when a row has one. */
-	[UVIEW_REDIRECTED_TLS] = { "redirected_tls", "REDIRECTED_TLS", "REDIR-TLS", true },
-	[UVIEW_REDIRECTED_NETNS] = { "redirected_netns", "REDIRECTED_NETNS", "REDIR-NS", true },
-	[UVIEW_DENIED_UDP] = { "denied_udp", "DENIED_UDP", "DENY-UDP", true },
-	[UVIEW_NO_ROOM] = { "no_room", "NO_ROOM", "NO-ROOM", true },
+	[UVIEW_REDIRECTED_TLS] = { .key = "redirected_tls", .header = "REDIRECTED_TLS",
+		.brief = "REDIR-TLS", .when_used = true },
+	[UVIEW_REDIRECTED_NETNS] = { .key = "redirected_netns", .header = "REDIRECTED_NETNS",
+		.brief = "REDIR-NS", .when_used = true },
+	[UVIEW_DENIED_UDP] = { .key = "denied_udp", .header = "DENIED_UDP",
+		.brief = "DENY-UDP", .when_used = true },
+	[UVIEW_NO_ROOM] = { .key = "no_room", .header = "NO_ROOM", .brief = "NO-ROOM", .when_used = true },
 };
 
 const char *const uview_reason_names[AIGW_R_COUNT] = {
