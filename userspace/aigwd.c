@@ -362,7 +362,6 @@ static void on_tick(struct ev_loop *loop, void *arg)
 	daemon_apply_pins(d);
 	acct_flush(d->acct); /* usage of cgroups without a budget, once a second */
 	snap_reclaim(&d->hub);
-	dctl_sweep(d);
 	dmet_tick(d);
 }
 

@@ -5,7 +5,9 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -143,6 +145,25 @@ def test_without_the_token_only_host_wide_metrics():
     assert st["authorized"] is True
     row = [c for c in st["cgroups"] if c["cgroup"] == tree.relpath("A")][0]
     assert row["tokens_in"] == 11 and row["token_budget"] == 10 ** 9, row
+    # The port speaks HTTP/1.1 as the gateway does: malformed heads, other
+    # methods and unknown paths get their status, and a silent client is
+    # closed at its deadline.
+    host, port = d.config["metrics_listen"].rsplit(":", 1)
+    for raw, status in ((b"GET /metrics HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", b" 400 "),
+                        (b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", b" 405 "),
+                        (b"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", b" 404 "),
+                        (b"GET /metrics HTTP/1.1\r\nHost: x\r\n" + b"X-Pad: " + b"a" * 9000 + b"\r\n\r\n",
+                         b" 431 ")):
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(raw)
+            answer = s.recv(4096)
+        assert answer.startswith(b"HTTP/1.1") and status in answer.split(b"\r\n")[0], (raw[:40], answer)
+        assert b"X-Content-Type-Options: nosniff" in answer, answer
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        t0 = time.monotonic()
+        s.sendall(b"GET /metr")
+        assert s.recv(100) == b""
+        assert 4.5 < time.monotonic() - t0 < 8, time.monotonic() - t0
     # metrics_auth "none": everything to whoever reaches the loopback port.
     tree2 = CgroupTree()
     tree2.mk("A")

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,7 +29,6 @@
 #include "ev.h"
 
 #define ERRLEN 1024
-#define TICK_MS 10
 #define BIG_REPLY_BYTES (1024 * 1024) /* far beyond a socket buffer */
 #define RAW_TIMEOUT_S 3
 
@@ -39,7 +39,6 @@ struct fx {
 	struct ev_loop *loop;
 	struct ctls *srv;
 	pthread_t thread;
-	atomic_int sweep_far; /* tick sweeps as if the client timeout had passed */
 };
 
 static int h_echo(void *ctx, const cJSON *req, cJSON *reply, char *err, size_t errlen)
@@ -83,14 +82,6 @@ static const struct ctls_handler handlers[] = {
 	{ "big", h_big },
 };
 
-static void on_tick(struct ev_loop *loop, void *arg)
-{
-	struct fx *f = arg;
-
-	if (atomic_load(&f->sweep_far))
-		ctls_sweep(f->srv, ev_now_ms(loop) + 10 * CTLS_CLIENT_TIMEOUT_MS);
-}
-
 static void *loop_thread(void *arg)
 {
 	ev_run(((struct fx *)arg)->loop);
@@ -117,7 +108,6 @@ static int setup(void **state)
 	if (ctls_open(f->loop, f->path, handlers, sizeof(handlers) / sizeof(handlers[0]), f, &f->srv,
 		      err, sizeof(err)))
 		fail_msg("ctls_open: %s", err);
-	ev_set_tick(f->loop, TICK_MS, on_tick, f);
 	assert_int_equal(pthread_create(&f->thread, NULL, loop_thread, f), 0);
 	*state = f;
 	return 0;
@@ -403,17 +393,25 @@ static void test_non_root_is_refused(void **state)
 	assert_int_equal(chmod(f->path, CTLS_SOCKET_MODE), 0);
 }
 
-static void test_silent_client_is_swept(void **state)
+static void test_silent_client_is_closed_by_its_timer(void **state)
 {
 	FX();
 	char buf[64];
-	int fd = raw_connect(f->path);
+	struct timespec t0, t1;
+	int fd;
+	long ms;
 
-	/* A partial request, then silence. */
+	ctls_set_client_timeout(f->srv, 200);
+	fd = raw_connect(f->path);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A partial request, then silence: closed at its own deadline. */
 	assert_int_equal(write(fd, "{\"cmd\":", 7), 7);
-	atomic_store(&f->sweep_far, 1);
 	assert_int_equal(read_all(fd, buf, sizeof(buf)), 0); /* closed, no reply */
-	atomic_store(&f->sweep_far, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 190);
+	assert_true(ms < CTLS_CLIENT_TIMEOUT_MS);
+	ctls_set_client_timeout(f->srv, CTLS_CLIENT_TIMEOUT_MS);
 	close(fd);
 }
 
@@ -460,7 +458,7 @@ int main(void)
 		T(test_stale_socket_is_replaced),
 		T(test_not_running_message),
 		T(test_non_root_is_refused),
-		T(test_silent_client_is_swept),
+		T(test_silent_client_is_closed_by_its_timer),
 		T(test_busy_when_all_slots_are_taken),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

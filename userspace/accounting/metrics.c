@@ -7,12 +7,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "http1_parse.h"
+#include "http1_write.h"
 #include "log.h"
 
 struct met_client {
 	struct ev_io io;
+	struct ev_timer deadline; /* MET_CLIENT_TIMEOUT_MS from accept */
 	struct met_server *server;
-	uint64_t since_ms;
+	int slot;
 	size_t len;
 	char buf[MET_REQUEST_MAX];
 	char *out; /* the whole response, malloc'd */
@@ -27,62 +30,49 @@ struct met_server {
 	struct met_client *clients[MET_MAX_CLIENTS];
 };
 
-#define AUTH_HEADER "authorization:"
 #define BEARER "bearer "
 
-bool met_authorized(const char *head, const char *token)
+bool met_authorized(const struct h1_request *req, const char *token)
 {
-	const char *p = head, *v, *end;
+	int i = h1_header_find(req->headers, req->n_headers, "authorization", 0);
 	size_t tlen = strlen(token), vlen;
 	unsigned char diff = 0;
+	const char *v;
 
-	/* The header's line: after a CRLF, case-insensitive name. */
-	for (;;) {
-		p = strstr(p, "\r\n");
-		if (!p || !strncmp(p, "\r\n\r\n", 4))
-			return false;
-		p += 2;
-		if (!strncasecmp(p, AUTH_HEADER, strlen(AUTH_HEADER)))
-			break;
-	}
-	v = p + strlen(AUTH_HEADER);
-	while (*v == ' ' || *v == '\t')
-		v++;
-	if (strncasecmp(v, BEARER, strlen(BEARER)))
+	if (i < 0 || !tlen)
+		return false;
+	v = req->headers[i].value;
+	vlen = req->headers[i].value_len;
+	if (vlen < strlen(BEARER) || strncasecmp(v, BEARER, strlen(BEARER)))
 		return false;
 	v += strlen(BEARER);
-	end = strstr(v, "\r\n");
-	vlen = end ? (size_t)(end - v) : strlen(v);
-	while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
-		vlen--;
-	if (!tlen || vlen != tlen)
+	vlen -= strlen(BEARER);
+	if (vlen != tlen)
 		return false;
-	for (size_t i = 0; i < tlen; i++)
-		diff |= (unsigned char)(v[i] ^ token[i]);
+	for (size_t k = 0; k < tlen; k++)
+		diff |= (unsigned char)(v[k] ^ token[k]);
 	return diff == 0;
 }
 
-static void client_close(struct met_server *m, int slot)
+static void client_close(struct met_client *c)
 {
-	struct met_client *c = m->clients[slot];
+	struct met_server *m = c->server;
 
+	ev_timer_stop(m->loop, &c->deadline);
 	ev_io_del(m->loop, &c->io);
 	close(c->io.fd);
+	m->clients[c->slot] = NULL;
 	free(c->out);
 	free(c);
-	m->clients[slot] = NULL;
 }
 
-static int slot_of(struct met_server *m, struct met_client *c)
+static void on_deadline(struct ev_loop *loop, struct ev_timer *t)
 {
-	for (int i = 0; i < MET_MAX_CLIENTS; i++)
-		if (m->clients[i] == c)
-			return i;
-	return -1;
+	client_close(t->data);
 }
 
 /* Write what the socket takes; done (and closed) when all is out. */
-static void client_flush(struct met_server *m, struct met_client *c)
+static void client_flush(struct met_client *c)
 {
 	while (c->out_off < c->out_len) {
 		ssize_t w = send(c->io.fd, c->out + c->out_off, c->out_len - c->out_off,
@@ -91,40 +81,38 @@ static void client_flush(struct met_server *m, struct met_client *c)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno == EAGAIN)
-			return; /* EV_WRITE brings us back; met_sweep bounds the wait */
+			return; /* EV_WRITE brings us back; the deadline bounds the wait */
 		if (w <= 0)
 			break;
 		c->out_off += (size_t)w;
 	}
-	client_close(m, slot_of(m, c));
+	client_close(c);
 }
 
-static void respond(struct met_server *m, struct met_client *c, const char *status,
-		    const char *type, const char *body, size_t blen)
+static void respond(struct met_client *c, int status, const char *type, const char *body,
+		    size_t blen)
 {
-	FILE *f = open_memstream(&c->out, &c->out_len);
+	struct h1w_reply r = { .status = status, .content_type = type, .body = body,
+			       .body_len = blen, .close = true, .nosniff = true };
+	size_t cap = blen + 512;
 
-	if (!f) {
-		client_close(m, slot_of(m, c));
+	if (!(c->out = malloc(cap)) || !(c->out_len = h1w_reply(c->out, cap, &r)) ||
+	    ev_io_mod(c->server->loop, &c->io, EV_WRITE)) {
+		client_close(c);
 		return;
 	}
-	fprintf(f,
-		"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-		"Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n"
-		"Connection: close\r\n\r\n",
-		status, type, blen);
-	fwrite(body, 1, blen, f);
-	fclose(f);
 	c->out_off = 0;
-	if (ev_io_mod(m->loop, &c->io, EV_WRITE)) {
-		client_close(m, slot_of(m, c));
-		return;
-	}
-	client_flush(m, c);
+	client_flush(c);
 }
 
-static void serve_metrics(struct met_server *m, struct met_client *c, bool full)
+static void respond_text(struct met_client *c, int status, const char *text)
 {
+	respond(c, status, "text/plain; charset=utf-8", text, strlen(text));
+}
+
+static void serve_metrics(struct met_client *c, bool full)
+{
+	struct met_server *m = c->server;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
@@ -133,13 +121,14 @@ static void serve_metrics(struct met_server *m, struct met_client *c, bool full)
 		m->hooks.metrics(f, full, m->hooks.arg);
 		fclose(f);
 	}
-	respond(m, c, "200 OK", "text/plain; version=0.0.4; charset=utf-8", text ? text : "",
+	respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", text ? text : "",
 		text ? len : 0);
 	free(text);
 }
 
-static void serve_status(struct met_server *m, struct met_client *c, bool full)
+static void serve_status(struct met_client *c, bool full)
 {
+	struct met_server *m = c->server;
 	cJSON *st = m->hooks.status(full, m->hooks.arg);
 	char *s = st ? cJSON_PrintUnformatted(st) : NULL;
 
@@ -147,74 +136,71 @@ static void serve_status(struct met_server *m, struct met_client *c, bool full)
 	if (!s) {
 		static const char oom[] = "{\"error\":\"out of memory\"}";
 
-		respond(m, c, "500 Internal Server Error", "application/json", oom, sizeof(oom) - 1);
+		respond(c, 500, "application/json", oom, sizeof(oom) - 1);
 		return;
 	}
-	respond(m, c, "200 OK", "application/json", s, strlen(s));
+	respond(c, 200, "application/json", s, strlen(s));
 	free(s);
 }
 
-/* "GET /path?query HTTP/1.1": the path, without the query. */
-static bool request_path(const char *buf, char *path, size_t cap)
+static bool path_is(const struct h1_request *req, const char *path)
 {
-	const char *p = buf + 4, *e;
+	const char *q = memchr(req->path, '?', req->path_len);
+	size_t n = q ? (size_t)(q - req->path) : req->path_len;
 
-	if (strncmp(buf, "GET ", 4))
-		return false;
-	e = p + strcspn(p, " ?\r\n");
-	if ((size_t)(e - p) >= cap)
-		return false;
-	memcpy(path, p, e - p);
-	path[e - p] = '\0';
-	return true;
+	return n == strlen(path) && !memcmp(req->path, path, n);
 }
 
-static void dispatch(struct met_server *m, struct met_client *c)
+static void dispatch(struct met_client *c, const struct h1_request *req)
 {
-	static const char nf[] = "not found\n", bad[] = "only GET is served here\n";
-	bool full = !m->token[0] || met_authorized(c->buf, m->token);
-	char path[256];
+	struct met_server *m = c->server;
+	bool full = !m->token[0] || met_authorized(req, m->token);
 
-	if (!request_path(c->buf, path, sizeof(path))) {
-		respond(m, c, "405 Method Not Allowed", "text/plain", bad, sizeof(bad) - 1);
+	if (req->method_len != 3 || memcmp(req->method, "GET", 3)) {
+		respond_text(c, 405, "only GET is served here\n");
 		return;
 	}
-	if (!strcmp(path, "/metrics"))
-		serve_metrics(m, c, full);
-	else if (!strcmp(path, "/api/status"))
-		serve_status(m, c, full);
-	else if (!strcmp(path, "/"))
-		respond(m, c, "200 OK", "text/html; charset=utf-8", met_status_page,
+	if (path_is(req, "/metrics"))
+		serve_metrics(c, full);
+	else if (path_is(req, "/api/status"))
+		serve_status(c, full);
+	else if (path_is(req, "/"))
+		respond(c, 200, "text/html; charset=utf-8", met_status_page,
 			strlen(met_status_page));
 	else
-		respond(m, c, "404 Not Found", "text/plain", nf, sizeof(nf) - 1);
+		respond_text(c, 404, "not found\n");
 }
 
 static void on_client(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct met_client *c = io->data;
-	struct met_server *m = c->server;
+	struct h1_limits lim = h1_limits_default();
+	struct h1_request req;
 	ssize_t n;
+	int rc;
 
 	if (c->out) {
-		client_flush(m, c);
+		client_flush(c);
 		return;
 	}
-	n = recv(io->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
+	n = recv(io->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
 	if (n <= 0) {
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		client_close(m, slot_of(m, c));
+		client_close(c);
 		return;
 	}
-	c->len += n;
-	c->buf[c->len] = '\0';
-	if (!strstr(c->buf, "\r\n\r\n")) {
-		if (c->len == sizeof(c->buf) - 1)
-			client_close(m, slot_of(m, c));
+	c->len += (size_t)n;
+	lim.max_header_bytes = sizeof(c->buf);
+	rc = h1_parse_request(c->buf, c->len, &req, &lim);
+	if (rc == H1_NEED_MORE && c->len < sizeof(c->buf))
 		return;
-	}
-	dispatch(m, c);
+	if (rc == H1_NEED_MORE)
+		respond_text(c, 431, "request head too large\n");
+	else if (rc < 0)
+		respond_text(c, h1_error_status(rc), "bad request\n");
+	else
+		dispatch(c, &req);
 }
 
 static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
@@ -236,9 +222,12 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 			continue;
 		}
 		c->server = m;
+		c->slot = slot;
 		c->io = (struct ev_io){ .fd = fd, .cb = on_client, .data = c };
-		c->since_ms = ev_now_ms(loop);
-		if (ev_io_add(loop, &c->io, EV_READ)) {
+		c->deadline = (struct ev_timer){ .cb = on_deadline, .data = c };
+		if (ev_io_add(loop, &c->io, EV_READ) ||
+		    ev_timer_in(loop, &c->deadline, MET_CLIENT_TIMEOUT_MS)) {
+			ev_io_del(loop, &c->io);
 			close(fd);
 			free(c);
 			continue;
@@ -289,20 +278,13 @@ int met_open(struct ev_loop *loop, const struct cfg_config *cfg, const char *tok
 	return 0;
 }
 
-void met_sweep(struct met_server *m, uint64_t now_ms)
-{
-	for (int i = 0; m && i < MET_MAX_CLIENTS; i++)
-		if (m->clients[i] && now_ms - m->clients[i]->since_ms > MET_CLIENT_TIMEOUT_MS)
-			client_close(m, i);
-}
-
 void met_close(struct met_server *m)
 {
 	if (!m)
 		return;
 	for (int i = 0; i < MET_MAX_CLIENTS; i++)
 		if (m->clients[i])
-			client_close(m, i);
+			client_close(m->clients[i]);
 	ev_io_del(m->loop, &m->lis);
 	close(m->lis.fd);
 	explicit_bzero(m->token, sizeof(m->token));

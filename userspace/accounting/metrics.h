@@ -13,7 +13,8 @@
  * maps the daemon holds open.
  *
  * Bounded: MET_MAX_CLIENTS at once, requests up to MET_REQUEST_MAX bytes,
- * MET_CLIENT_TIMEOUT_MS from accept to the last byte out (met_sweep). */
+ * MET_CLIENT_TIMEOUT_MS from accept to the last byte out (a timer each).
+ * Requests are read by the HTTP parser and answered by the HTTP writer. */
 #ifndef AIGW_METRICS_H
 #define AIGW_METRICS_H
 
@@ -44,13 +45,12 @@ struct met_hooks {
  * or "": no access control. hooks and token are copied. */
 int met_open(struct ev_loop *loop, const struct cfg_config *cfg, const char *token,
 	     const struct met_hooks *hooks, struct met_server **out, char *err, size_t errlen);
-void met_sweep(struct met_server *m, uint64_t now_ms);
 void met_close(struct met_server *m);
 
-/* Does the request head (bytes up to the blank line) carry "Authorization:
- * Bearer <token>"? Header name case-insensitive; compared in constant time.
- * Pure, for tests. */
-bool met_authorized(const char *head, const char *token);
+struct h1_request;
+/* Does the parsed request carry "Authorization: Bearer <token>"? The scheme
+ * case-insensitive; the token compared in constant time. Pure, for tests. */
+bool met_authorized(const struct h1_request *req, const char *token);
 
 /* The status page (status_page.html, built in). */
 extern const char met_status_page[];

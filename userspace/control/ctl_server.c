@@ -16,7 +16,7 @@
 struct ctls_client {
 	struct ev_io io; /* io.fd < 0: free slot */
 	struct ctls *srv;
-	uint64_t deadline_ms;
+	struct ev_timer deadline; /* client_timeout_ms from accept or progress */
 	char *out; /* the encoded reply, once there is one */
 	size_t out_len, out_off;
 	size_t in_len;
@@ -33,6 +33,7 @@ struct ctls {
 	size_t n_handlers;
 	void *ctx;
 	size_t n_clients;
+	_Atomic uint32_t client_timeout_ms; /* CTLS_CLIENT_TIMEOUT_MS; tests shorten it */
 	struct ctls_client clients[CTLS_MAX_CLIENTS];
 };
 
@@ -40,12 +41,21 @@ static void client_close(struct ctls_client *c)
 {
 	if (c->io.fd < 0)
 		return;
+	ev_timer_stop(c->srv->loop, &c->deadline);
 	ev_io_del(c->srv->loop, &c->io);
 	close(c->io.fd);
 	c->io.fd = -1;
 	free(c->out);
 	c->out = NULL;
 	c->srv->n_clients--;
+}
+
+static void on_deadline(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct ctls_client *c = t->data;
+
+	log_debug("control: closing a client silent for %u ms", c->srv->client_timeout_ms);
+	client_close(c);
 }
 
 /* Best effort, for callers we do not serve: the socket is new, so a short
@@ -74,7 +84,7 @@ static void client_flush(struct ctls_client *c)
 		if (n < 0 && errno == EAGAIN) {
 			/* A slow reader of a large reply keeps its slot while it
 			 * makes progress. */
-			c->deadline_ms = ev_now_ms(c->srv->loop) + CTLS_CLIENT_TIMEOUT_MS;
+			ev_timer_in(c->srv->loop, &c->deadline, c->srv->client_timeout_ms);
 			return;
 		}
 		if (n <= 0) {
@@ -233,8 +243,10 @@ static void on_accept(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		c->in_len = 0;
 		c->out = NULL;
 		c->out_len = c->out_off = 0;
-		c->deadline_ms = ev_now_ms(loop) + CTLS_CLIENT_TIMEOUT_MS;
-		if (ev_io_add(loop, &c->io, EV_READ)) {
+		c->deadline = (struct ev_timer){ .cb = on_deadline, .data = c };
+		if (ev_io_add(loop, &c->io, EV_READ) ||
+		    ev_timer_in(loop, &c->deadline, s->client_timeout_ms)) {
+			ev_io_del(loop, &c->io);
 			close(fd);
 			c->io.fd = -1;
 			continue;
@@ -329,6 +341,7 @@ int ctls_open(struct ev_loop *loop, const char *path, const struct ctls_handler 
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	s->client_timeout_ms = CTLS_CLIENT_TIMEOUT_MS;
 	s->loop = loop;
 	s->handlers = handlers;
 	s->n_handlers = n_handlers;
@@ -376,18 +389,9 @@ fail:
 	return rc;
 }
 
-void ctls_sweep(struct ctls *s, uint64_t now_ms)
+void ctls_set_client_timeout(struct ctls *s, uint32_t ms)
 {
-	if (!s)
-		return;
-	for (size_t i = 0; i < CTLS_MAX_CLIENTS; i++) {
-		struct ctls_client *c = &s->clients[i];
-
-		if (c->io.fd >= 0 && now_ms >= c->deadline_ms) {
-			log_debug("control: closing a client silent for %d ms", CTLS_CLIENT_TIMEOUT_MS);
-			client_close(c);
-		}
-	}
+	s->client_timeout_ms = ms;
 }
 
 size_t ctls_client_count(const struct ctls *s)

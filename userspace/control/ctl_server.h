@@ -10,8 +10,8 @@
  * Everything is bounded: request size (CTLP_MAX_REQUEST), reply size
  * (CTLP_MAX_REPLY), clients at once (CTLS_MAX_CLIENTS; more are told to
  * retry), and time: a client that has not been answered and drained within
- * CTLS_CLIENT_TIMEOUT_MS of its accept is closed by ctls_sweep(), which the
- * daemon calls from its own tick (about once a second).
+ * CTLS_CLIENT_TIMEOUT_MS of its accept (or of its last progress reading a
+ * large reply) is closed by a timer of its own in the loop.
  *
  * Usage in the daemon:
  *
@@ -19,7 +19,6 @@
  *             { CTLP_CMD_STATUS, ctl_status }, { CTLP_CMD_RELOAD, ctl_reload }, ...
  *     };
  *     rc = ctls_open(loop, cfg.control_socket, handlers, n, d, &d->ctl, err, errlen);
- *     ... on_tick: ctls_sweep(d->ctl, ev_now_ms(loop));
  *     ... shutdown: ctls_close(d->ctl);
  */
 #ifndef AIGW_CTL_SERVER_H
@@ -58,8 +57,9 @@ struct ctls;
 int ctls_open(struct ev_loop *loop, const char *path, const struct ctls_handler *handlers,
 	      size_t n_handlers, void *ctx, struct ctls **out, char *err, size_t errlen);
 
-/* Close clients whose time is up. now_ms: ev_now_ms() of the same loop. */
-void ctls_sweep(struct ctls *s, uint64_t now_ms);
+/* Tests: a shorter client timeout for clients accepted from now on (any
+ * thread; the default is CTLS_CLIENT_TIMEOUT_MS). */
+void ctls_set_client_timeout(struct ctls *s, uint32_t ms);
 
 /* Clients connected now (for tests and status). */
 size_t ctls_client_count(const struct ctls *s);

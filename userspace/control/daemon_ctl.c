@@ -164,11 +164,6 @@ int dctl_open(struct daemon *d, char *err, size_t errlen)
 			 sizeof(handlers) / sizeof(handlers[0]), d, &d->ctl, err, errlen);
 }
 
-void dctl_sweep(struct daemon *d)
-{
-	ctls_sweep(d->ctl, ev_now_ms(d->loop));
-}
-
 void dctl_close(struct daemon *d)
 {
 	ctls_close(d->ctl);

@@ -6,7 +6,6 @@
 #include "daemon.h"
 
 int dctl_open(struct daemon *d, char *err, size_t errlen);
-void dctl_sweep(struct daemon *d);
 void dctl_close(struct daemon *d);
 
 #endif

@@ -599,7 +599,6 @@ void dmet_tick(struct daemon *d)
 		return;
 	evt_drain(d->events);
 	kernel_events(d);
-	met_sweep(d->dmet->srv, ev_now_ms(d->loop));
 }
 
 void dmet_reload_done(struct daemon *d, int rc)

@@ -267,6 +267,8 @@ size_t h1w_reply(char *buf, size_t cap, const struct h1w_reply *r)
 	}
 	if (r->gateway_error)
 		puts_(&o, "X-Aigw-Error: 1\r\n");
+	if (r->nosniff)
+		puts_(&o, "X-Content-Type-Options: nosniff\r\n");
 	if (r->close)
 		puts_(&o, "Connection: close\r\n");
 	put(&o, "\r\n", 2);

@@ -87,6 +87,7 @@ struct h1w_reply {
 	bool close;               /* Connection: close */
 	int retry_after_s;        /* > 0: Retry-After */
 	bool gateway_error;       /* X-Aigw-Error: 1 (the gateway answered, not the provider) */
+	bool nosniff;             /* X-Content-Type-Options: nosniff (pages, metrics) */
 };
 size_t h1w_reply(char *buf, size_t cap, const struct h1w_reply *r);
 
