@@ -265,8 +265,9 @@ class Handler(BaseHTTPRequestHandler):
         usage_start = {"input_tokens": 25, "cache_creation_input_tokens": 3, "cache_read_input_tokens": 5,
                        "output_tokens": 1}
         tool = (req.get("tools") or [{}])[0].get("name")
+        text = self.headers.get("X-Fake-Text", "Hi")
         if not req.get("stream"):
-            content = [{"type": "text", "text": "Hi"}]
+            content = [{"type": "text", "text": text}]
             if tool:
                 content.append({"type": "tool_use", "id": "toolu_fake1", "name": tool, "input": TOOL_ARGS})
             return self._send_json(200, {"id": "msg_fake", "type": "message", "role": "assistant",
@@ -282,8 +283,9 @@ class Handler(BaseHTTPRequestHandler):
         events = [start,
                   ("content_block_start", {"type": "content_block_start", "index": 0,
                                            "content_block": {"type": "text", "text": ""}}),
-                  ("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                           "delta": {"type": "text_delta", "text": "Hi"}}),
+                  *(("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                             "delta": {"type": "text_delta", "text": text[i:i + 6]}})
+                    for i in range(0, len(text), 6)),
                   ("content_block_stop", {"type": "content_block_stop", "index": 0})]
         if tool:
             args = json.dumps(TOOL_ARGS)

@@ -448,3 +448,41 @@ def test_route_to_a_self_hosted_server_over_plain_http():
         json.dump(dict(d.config, providers=dict(cat, pub={"base_url": "http://api.example.com"})), f)
     r = subprocess.run([AIGWD, "--config", cfg_dir, "--check"], capture_output=True, text=True)
     assert r.returncode != 0 and "$.providers.pub.base_url" in r.stderr and "use https://" in r.stderr, r.stderr
+
+
+def test_dlp_redacts_both_ways_through_a_translated_route():
+    """DLP runs before the route stage: the Anthropic target gets the OpenAI
+    client's request redacted, and its answer, scanned as it streams (six
+    characters an event), reaches the client in OpenAI's shape, redacted."""
+    fant = fake("fant")
+    tree = CgroupTree()
+    a = tree.mk("A")
+    d = daemon(tree, {"match": {"provider": "openai"},
+                      "targets": [{"provider": "fant", "model": "claude-sonnet-4-5"}]},
+               extra_policy={"dlp": {"action": "redact", "detectors": ["email"],
+                                     "scan_responses": True}})
+    answer = "Sure, write to carol@example.com today."
+    for stream in (False, True):
+        body = {"model": "gpt-4o", "stream": stream,
+                "messages": [{"role": "user", "content": "mail alice@corp.example please"}]}
+        argv = ["curl", "-sS", "--max-time", "20", "-N", URL, "-H", "content-type: application/json",
+                "-H", f"X-Fake-Text: {answer}", "-d", json.dumps(body)]
+        r = run(with_hosts(argv, hosts_file(HOSTS)), cgroup=a, env=trust_env(d))
+        assert r.returncode == 0, r.stderr
+        sent = json.loads(fant.requests()[-1]["body"])
+        assert "alice@corp.example" not in json.dumps(sent), sent
+        assert sent["messages"][0]["content"] in ("mail [REDACTED:email] please",
+                                                  [{"type": "text", "text": "mail [REDACTED:email] please"}]), sent
+        if stream:
+            chunks = [json.loads(x[6:]) for x in r.stdout.split("\n") if x.startswith("data: {")]
+            assert all(c["object"] == "chat.completion.chunk" for c in chunks), r.stdout
+            text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+            assert "data: [DONE]" in r.stdout, r.stdout
+        else:
+            res = json.loads(r.stdout)
+            assert res["object"] == "chat.completion", res
+            text = res["choices"][0]["message"]["content"]
+        assert text == "Sure, write to [REDACTED:email] today.", (stream, text, r.stdout)
+        assert "carol@example.com" not in r.stdout
+    found = [{(f["detector"], f["where"]) for f in rec["dlp"]} for rec in records(d)[-2:]]
+    assert all(f == {("email", "request"), ("email", "response")} for f in found), records(d)[-2:]
