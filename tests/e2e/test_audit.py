@@ -108,3 +108,74 @@ def test_rename_and_sighup_lose_nothing():
     assert len(old) == 5 and len(new) == 4, (len(old), len(new))
     assert stat.S_IMODE(os.stat(log).st_mode) == 0o600
     time.sleep(0.1)
+
+
+CARD = "4111 1111 1111 1111"
+EMAIL = "alice@corp.example"
+# shaped like a real project key (the detector ignores placeholders)
+BODY_KEY = "sk-proj-" + "".join("Qx7mT2vKp9LwZ4nR8sYb3HcF6jDg1UeA5oNi0tWq"[(i * 7) % 40] for i in range(64))
+
+
+def curl_chat(a, d, body, *headers, gzip_body=False):
+    import gzip
+    import tempfile
+    data = json.dumps(body).encode()
+    argv = ["curl", "-sS", "--max-time", "30", "-N", "https://api.openai.com/v1/chat/completions",
+            "-H", "content-type: application/json", "-H", f"Authorization: Bearer {SECRET}"]
+    for h in headers:
+        argv += ["-H", h]
+    with tempfile.NamedTemporaryFile(suffix=".body", delete=False) as f:
+        f.write(gzip.compress(data) if gzip_body else data)
+    os.chmod(f.name, 0o644)
+    if gzip_body:
+        argv += ["-H", "content-encoding: gzip"]
+    argv += ["--data-binary", "@" + f.name]
+    try:
+        r = run(with_hosts(argv, hosts_file(HOSTS)), cgroup=a, env=trust_env(d), timeout=60)
+    finally:
+        os.unlink(f.name)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_log_bodies_writes_both_bodies_redacted():
+    """audit.log_bodies: the record carries the request body as forwarded and
+    the response as the provider sent it, each scanned by every DLP
+    detector first, whatever the policy's own DLP says (here: none, so the
+    provider gets the body unchanged). Refused requests, gzip bodies, streams
+    and oversized bodies too; never the secret."""
+    prov = FakeProvider()
+    tree, a, d = gateway({"audit": {"log_bodies": True}})
+    text = f"Card {CARD} on file, mail {EMAIL}."
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": f"my key is {BODY_KEY} and mail {EMAIL}"}]}
+    out = curl_chat(a, d, body, f"X-Fake-Text: {text}")
+    assert CARD in out  # the client gets the answer as the provider sent it
+    assert BODY_KEY in prov.requests()[-1]["body"]  # no dlp section: forwarded unchanged
+    out = curl_chat(a, d, dict(body, stream=True), f"X-Fake-Text: {text}", "X-Fake-Piece: 7", gzip_body=True)
+    assert "data: [DONE]" in out
+    curl_chat(a, d, dict(body, model="o3-refused"))
+    big = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * 100000 + EMAIL}]}
+    curl_chat(a, d, big)
+    recs = d.audit_records("request")
+    assert len(recs) == 4, recs
+    raw = open(os.path.join(d.config["log_dir"], "audit.jsonl")).read()
+    for secret in (SECRET, BODY_KEY, EMAIL, CARD, BODY_KEY[8:24]):
+        assert secret not in raw, (secret, [l for l in raw.splitlines() if secret in l])
+    plain, streamed, refused, large = recs
+    for r in (plain, streamed, refused):
+        req = json.loads(r["request_body"])
+        assert req["messages"][0]["content"] == "my key is [REDACTED:openai_key] and mail [REDACTED:email]", r
+    assert json.loads(plain["response_body"])["choices"][0]["message"]["content"] == \
+        "Card [REDACTED:credit_card] on file, mail [REDACTED:email].", plain
+    # the stream as its events: the text cut in pieces of 7, so the card
+    # is spread over events; what is logged holds no piece of it either
+    assert streamed["response_body"].startswith("data: {"), streamed
+    events = [json.loads(x[6:]) for x in streamed["response_body"].split("\n") if x.startswith("data: {")]
+    said = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"])
+    assert said == "Card [REDACTED:credit_card] on file, mail [REDACTED:email].", said
+    assert len(events) > 8, events  # it did come in pieces
+    assert refused["status"] == 403 and refused["response_body"] is None and \
+        "response_body_note" not in refused, refused
+    assert large.get("request_body_truncated") is True and len(large["request_body"]) <= 65536, \
+        {k: v for k, v in large.items() if k != "request_body"}
+    assert stat.S_IMODE(os.stat(os.path.join(d.config["log_dir"], "audit.jsonl")).st_mode) == 0o600

@@ -14,7 +14,8 @@
  *   - the body sent upstream is one strict JSON text whenever the pipeline
  *     edited it, with include_usage true when the stage added it, and a
  *     max_tokens no larger than the cap when it clamped;
- *   - a refusal carries a status and a message; nothing leaks or crashes.
+ *   - a refusal carries a status and a message; nothing leaks or crashes;
+ *   - under audit.log_bodies the record has bodies, never a body and a note.
  * Seed corpus: tests/fuzz/corpus/pipeline/. */
 #include <cjson/cJSON.h>
 #include <fnmatch.h>
@@ -36,7 +37,8 @@
 static const char *const policies[4] = {
 	"{}",
 	"{\"models\": {\"allow\": [\"gpt-4o*\"], \"deny\": [\"*-preview\"]}}",
-	"{\"limits\": {\"max_tokens\": 100, \"max_tokens_action\": \"clamp\"}}",
+	"{\"limits\": {\"max_tokens\": 100, \"max_tokens_action\": \"clamp\"},"
+	" \"audit\": {\"log_bodies\": true}}",
 	"{\"models\": {\"allow\": [\"gpt-4o*\"]}, \"limits\": {\"max_tokens\": 100},"
 	" \"quota\": {\"token_budget\": 1000000, \"window\": \"day\","
 	" \"reject_over_budget_max_tokens\": true}}",
@@ -189,6 +191,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 done:
 	pl_request_end(&rq, 200, 0);
+	/* log_bodies: a body logged (redacted) or a note why not, never both */
+	if (pi == 2 && (!rq.rec.bodies || (rq.rec.request_body && rq.rec.request_body_note[0])))
+		abort();
 	pl_request_reset(&rq);
 	return 0;
 }

@@ -90,9 +90,6 @@ static int group_setup(void **state)
 				return -1;
 		}
 	}
-	/* These tests check how every section parses, including those the
-	 * daemon refuses until they are enforced (test_unenforced_refused). */
-	pol_refuse_unenforced = false;
 	if (cfg_parse("test-aigw.json", test_cfg_json, strlen(test_cfg_json), &test_cfg, err,
 		      sizeof(err)) < 0) {
 		fprintf(stderr, "%s\n", err);
@@ -177,7 +174,6 @@ static void run_err_cases(const struct err_case *cases, size_t n)
 
 static void test_repo_policies(void **state)
 {
-	pol_refuse_unenforced = true; /* as the daemon loads them */
 	const struct pol_policy *def, *strict, *team;
 	struct cfg_config cfg;
 	struct pol_set *set = NULL;
@@ -278,37 +274,47 @@ static void test_repo_policies(void **state)
 		assert_int_equal(rc, 0);
 	}
 	cfg_free(&cfg);
-	pol_refuse_unenforced = false;
 }
 
-/* Keys that validate but are not enforced yet are refused, not ignored,
- * and the more precise validation errors still come first. */
-static void test_unenforced_refused(void **state)
+/* audit.log_bodies acts (bodies logged, redacted); audit.redact false,
+ * which would log secrets, is refused, as is log_bodies without records. */
+static void test_audit_bodies(void **state)
 {
-	static const char why[] = "not enforced by this version of aigw yet, so it is refused "
-				  "rather than ignored; remove it (see README, Policy keys)";
-	static const struct err_case precise[] = {
-		{ "{\"dlp\": {\"action\": \"drop\"}}",
-		  "$.dlp.action: must be one of \"block\", \"redact\", \"log\"" },
+	static const struct err_case cases[] = {
+		{ "{\"audit\": {\"redact\": false}}",
+		  "$.audit.redact: false is refused: logged bodies are always redacted, so no "
+		  "secret is ever written to the audit log" },
+		{ "{\"audit\": {\"enabled\": false, \"log_bodies\": true}}",
+		  "$.audit.log_bodies: needs audit.enabled (no record, no body)" },
+		{ "{\"audit\": {\"log_bodies\": 1}}", "$.audit.log_bodies: must be true or false" },
 	};
-	const char *cases[][2] = {
-		{ "{\"audit\": {\"log_bodies\": false}}", "$.audit.log_bodies" },
-		{ "{\"audit\": {\"enabled\": true, \"redact\": true}}", "$.audit.redact" },
-	};
-	char want[512];
+	struct pol_set *set;
+	const struct pol_policy *p, *r;
 
-	pol_refuse_unenforced = true;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(want, sizeof(want), "%s: %s", cases[i][1], why);
-		expect_err(cases[i][0], want);
-	}
-	RUN(precise);
-	/* What is enforced still loads: DLP is. */
-	pol_set_free(load_text("{\"audit\": {\"enabled\": false}}"));
-	pol_set_free(load_text("{\"dlp\": {\"action\": \"block\", \"detectors\": [\"jwt\"]}}"));
-	pol_set_free(load_text("{\"routes\": [{\"targets\": [{\"provider\": \"openai\"}]}],"
-			       " \"auth\": {\"strip_client_key\": true}}"));
-	pol_refuse_unenforced = false;
+	RUN(cases);
+	set = load_text("{\"audit\": {\"log_bodies\": true, \"redact\": true},"
+			" \"dlp\": {\"action\": \"log\", \"detectors\": [\"email\"],"
+			" \"custom\": [{\"name\": \"prj\", \"regex\": \"PRJ-[0-9]{6}\"}]}}");
+	p = &set->policies[0];
+	assert_true(p->audit.log_bodies);
+	r = p->body_redactor;
+	assert_non_null(r);
+	/* every detector and the policy's own rules, all redacted, with an id of
+	 * its own past the set's policies */
+	assert_int_equal(r->id, set->n + p->id);
+	assert_true(r->dlp.enabled);
+	assert_int_equal(r->dlp.detectors, POL_DET_ALL);
+	for (int d = 0; d < POL_DET_COUNT; d++)
+		assert_int_equal(r->dlp.det_action[d], POL_DLP_REDACT);
+	assert_int_equal(r->dlp.n_custom, 1);
+	assert_string_equal(r->dlp.custom[0].regex, "PRJ-[0-9]{6}");
+	assert_int_equal(r->dlp.custom[0].action, POL_DLP_REDACT);
+	assert_int_equal(p->dlp.custom[0].action, POL_DLP_LOG);
+	assert_null(r->body_redactor);
+	pol_set_free(set);
+	set = load_text("{\"audit\": {\"enabled\": true}}");
+	assert_null(set->policies[0].body_redactor);
+	pol_set_free(set);
 }
 
 /* --- keys ------------------------------------------------------------------- */
@@ -408,7 +414,7 @@ static void test_all_values(void **state)
 		"               \"retries\": 0, \"timeout_ms\": 30000, \"strategy\": \"weighted\"}],"
 		" \"auth\": {\"inject\": {\"anthropic\": {\"key_file\": \"@T@/ka\"},"
 		"                       \"openai\": {\"key_file\": \"@T@/ko\"}}, \"strip_client_key\": true},"
-		" \"audit\": {\"enabled\": false, \"log_bodies\": true, \"redact\": false}}");
+		" \"audit\": {\"enabled\": true, \"log_bodies\": true, \"redact\": true}}");
 	const struct pol_policy *p = &set->policies[0];
 
 	assert_int_equal(p->n_cgroups, 3);
@@ -455,8 +461,9 @@ static void test_all_values(void **state)
 	assert_int_equal(p->auth.inject[1].provider_index, 0);
 	assert_true(p->auth.strip_client_key);
 	assert_int_equal(p->routes[0].strategy, POL_STRATEGY_WEIGHTED);
-	assert_false(p->audit.enabled);
-	assert_false(p->audit.redact);
+	assert_true(p->audit.enabled);
+	assert_true(p->audit.redact);
+	assert_non_null(p->body_redactor);
 	pol_set_free(set);
 }
 
@@ -1317,7 +1324,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_repo_policies),
-		cmocka_unit_test(test_unenforced_refused),
+		cmocka_unit_test(test_audit_bodies),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_all_values),
 		cmocka_unit_test(test_unknown_keys),

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -99,34 +100,85 @@ void audit_flush(struct audit_buf *ab)
 	ab->len = 0;
 }
 
-void audit_record(struct audit_buf *ab, const char *fmt, ...)
+/* {"ts":"2026-12-01T23:59:59.123Z", */
+static int ts_prefix(char *out, size_t cap)
 {
-	char rec[AUDIT_RECORD_MAX + 64];
 	struct timespec ts;
 	struct tm tm;
-	va_list ap;
-	int n, m;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	return snprintf(out, cap, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",",
+			tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+/* A record larger than the buffer: one writev of its own, after the queue. */
+static void write_alone(struct audit_buf *ab, const char *prefix, size_t plen, const char *inside,
+			size_t n)
+{
+	struct iovec iov[3] = { { (void *)prefix, plen }, { (void *)inside, n }, { "}\n", 2 } };
+	struct iovec *v = iov;
+	int nv = 3;
+
+	audit_flush(ab);
+	while (nv) {
+		ssize_t w = writev(ab->fd, v, nv);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			log_err("audit log write: %s (a record of %zu bytes lost)", strerror(errno), n);
+			return;
+		}
+		while (nv && (size_t)w >= v->iov_len) {
+			w -= (ssize_t)v->iov_len;
+			v++;
+			nv--;
+		}
+		if (nv) {
+			v->iov_base = (char *)v->iov_base + w;
+			v->iov_len -= (size_t)w;
+		}
+	}
+}
+
+void audit_record_raw(struct audit_buf *ab, const char *inside, size_t n)
+{
+	char prefix[64];
+	size_t plen, total;
 
 	if (!ab || ab->fd < 0)
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = snprintf(rec, sizeof(rec), "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		     ts.tv_nsec / 1000000);
+	plen = (size_t)ts_prefix(prefix, sizeof(prefix));
+	total = plen + n + 2;
+	if (total > sizeof(ab->data)) {
+		write_alone(ab, prefix, plen, inside, n);
+		return;
+	}
+	if (ab->len + total > sizeof(ab->data))
+		audit_flush(ab);
+	memcpy(ab->data + ab->len, prefix, plen);
+	memcpy(ab->data + ab->len + plen, inside, n);
+	memcpy(ab->data + ab->len + plen + n, "}\n", 2);
+	ab->len += total;
+	ev_defer(ab->loop, &ab->flush);
+}
+
+void audit_record(struct audit_buf *ab, const char *fmt, ...)
+{
+	char rec[AUDIT_RECORD_MAX];
+	va_list ap;
+	int m;
+
+	if (!ab || ab->fd < 0)
+		return;
 	va_start(ap, fmt);
-	m = vsnprintf(rec + n, sizeof(rec) - n - 2, fmt, ap);
+	m = vsnprintf(rec, sizeof(rec), fmt, ap);
 	va_end(ap);
-	if (m < 0 || (size_t)(n + m) >= sizeof(rec) - 2) {
+	if (m < 0 || (size_t)m >= sizeof(rec)) {
 		log_warn("audit record too long; dropped");
 		return;
 	}
-	n += m;
-	rec[n++] = '}';
-	rec[n++] = '\n';
-	if (ab->len + n > sizeof(ab->data))
-		audit_flush(ab);
-	memcpy(ab->data + ab->len, rec, n);
-	ab->len += n;
-	ev_defer(ab->loop, &ab->flush);
+	audit_record_raw(ab, rec, (size_t)m);
 }

@@ -40,5 +40,8 @@ void audit_flush(struct audit_buf *ab);
 /* A record: fmt must produce the inside of a JSON object (no braces); a
  * timestamp field "ts" is added first. */
 void audit_record(struct audit_buf *ab, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for an inside already written (n bytes, any size: a record too
+ * large for the buffer is written on its own, whole, after what is queued). */
+void audit_record_raw(struct audit_buf *ab, const char *inside, size_t n);
 
 #endif

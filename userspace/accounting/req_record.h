@@ -6,8 +6,9 @@
  * The request path fills one record per request (refused ones included) and
  * hands it, once, to its consumers at the end of the request: the audit log
  * (audit.jsonl "event": "request"), the live event stream (`aigwctl events`)
- * and the metrics. A record never holds a secret: no header value, no body,
- * no matched DLP text, only the detector's name.
+ * and the metrics. A record never holds a secret: no header value, no
+ * matched DLP text (only the detector's name), and a body only when the
+ * policy asks (audit.log_bodies), redacted by DLP first.
  *
  * Ownership: every pointer is borrowed and valid only during the call that
  * receives the record; a consumer copies what it keeps. Strings are
@@ -16,6 +17,7 @@
 #define AIGW_REQ_RECORD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define RR_MAX_FINDINGS 16
@@ -81,6 +83,14 @@ struct req_record {
 	uint8_t n_findings, n_attempts;
 	struct rr_finding findings[RR_MAX_FINDINGS];
 	struct rr_attempt attempts[RR_MAX_ATTEMPTS];
+	/* audit.log_bodies only (bodies true): each body already redacted by
+	 * DLP (pipeline/log_bodies.h), NULL with a note saying why when it is
+	 * not logged; truncated when cut to the log's limit. */
+	bool bodies;
+	const char *request_body, *response_body;
+	size_t request_body_len, response_body_len;
+	bool request_body_truncated, response_body_truncated;
+	const char *request_body_note, *response_body_note;
 };
 
 /* Names as they appear in logs, audit records and events. */

@@ -1,6 +1,7 @@
 #include "request_log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit.h"
@@ -18,6 +19,29 @@ static void num(struct jout *o, const char *key, uint64_t v)
 {
 	jout_key(o, key);
 	jout_u64(o, v);
+}
+
+/* "key": "text" | null, then "key_truncated": true and "key_note": why,
+ * when they apply. */
+static void body(struct jout *o, const char *key, const char *text, size_t len, bool truncated,
+		 const char *note)
+{
+	char k[48];
+
+	jout_key(o, key);
+	if (text)
+		jout_strn(o, text, len);
+	else
+		jout_lit(o, "null");
+	if (truncated) {
+		snprintf(k, sizeof(k), "%s_truncated", key);
+		jout_key(o, k);
+		jout_lit(o, "true");
+	}
+	if (note && note[0]) {
+		snprintf(k, sizeof(k), "%s_note", key);
+		str(o, k, note, 128);
+	}
 }
 
 size_t rlog_format(char *buf, size_t cap, const struct req_record *r, uint32_t run_id)
@@ -85,19 +109,46 @@ size_t rlog_format(char *buf, size_t cap, const struct req_record *r, uint32_t r
 		jout_raw(&o, "}", 1);
 	}
 	jout_raw(&o, "]", 1);
+	if (r->bodies) {
+		body(&o, "request_body", r->request_body, r->request_body_len,
+		     r->request_body_truncated, r->request_body_note);
+		body(&o, "response_body", r->response_body, r->response_body_len,
+		     r->response_body_truncated, r->response_body_note);
+	}
 	return jout_done(&o);
+}
+
+size_t rlog_format_cap(const struct req_record *r)
+{
+	/* an escape is at most 6 bytes (\u00XX) for one byte of a body */
+	return AUDIT_RECORD_MAX +
+	       (r->bodies ? 6 * (r->request_body_len + r->response_body_len) + 512 : 0);
 }
 
 void rlog_request(struct rlog *l, const struct req_record *r, int provider_id, bool audit)
 {
 	if (audit && l->audit) {
-		char rec[AUDIT_RECORD_MAX];
-		size_t n = rlog_format(rec, sizeof(rec), r, l->run_id);
+		char small[AUDIT_RECORD_MAX];
+		size_t cap = rlog_format_cap(r), n;
+		char *rec = cap <= sizeof(small) ? small : malloc(cap);
 
+		if (!rec) {
+			/* the record without its bodies rather than none */
+			struct req_record lean = *r;
+
+			lean.bodies = false;
+			rec = small;
+			cap = sizeof(small);
+			n = rlog_format(rec, cap, &lean, l->run_id);
+		} else {
+			n = rlog_format(rec, cap, r, l->run_id);
+		}
 		if (n) {
-			audit_record(l->audit, "%.*s", (int)n, rec);
+			audit_record_raw(l->audit, rec, n);
 			audit_flush(l->audit); /* durable before the client sees the end */
 		}
+		if (rec != small)
+			free(rec);
 	}
 	if (l->metrics)
 		rqm_record(l->metrics, r->policy_cgroup_id, provider_id, r->model, r->status,

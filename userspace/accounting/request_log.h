@@ -30,5 +30,7 @@ void rlog_request(struct rlog *l, const struct req_record *r, int provider_id, b
 /* The JSON fields of r (no braces), as the audit record writes them. Returns
  * the length, or 0 when cap is too small. For tests and the event stream. */
 size_t rlog_format(char *buf, size_t cap, const struct req_record *r, uint32_t run_id);
+/* A cap that always fits r (AUDIT_RECORD_MAX unless it carries bodies). */
+size_t rlog_format_cap(const struct req_record *r);
 
 #endif

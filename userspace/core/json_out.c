@@ -39,13 +39,14 @@ void jout_i64(struct jout *o, int64_t v)
 	}
 }
 
-void jout_str(struct jout *o, const char *s, size_t max)
+/* "..." with s[0..max) escaped; at_nul: a NUL ends s before max. */
+static void put_str(struct jout *o, const char *s, size_t max, bool at_nul)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t run = 0, i;
 
 	jout_raw(o, "\"", 1);
-	for (i = 0; s && s[i] && i < max; i++) {
+	for (i = 0; s && i < max && (s[i] || !at_nul); i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[6];
 
@@ -66,6 +67,16 @@ void jout_str(struct jout *o, const char *s, size_t max)
 	}
 	jout_raw(o, s + run, i - run);
 	jout_raw(o, "\"", 1);
+}
+
+void jout_str(struct jout *o, const char *s, size_t max)
+{
+	put_str(o, s, max, true);
+}
+
+void jout_strn(struct jout *o, const char *s, size_t n)
+{
+	put_str(o, s, n, false);
 }
 
 void jout_key(struct jout *o, const char *key)

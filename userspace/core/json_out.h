@@ -31,6 +31,8 @@ void jout_u64(struct jout *o, uint64_t v);
 void jout_i64(struct jout *o, int64_t v);
 /* "..." with s escaped, at most max source bytes of s. */
 void jout_str(struct jout *o, const char *s, size_t max);
+/* "..." with exactly n bytes of s escaped (a NUL among them too). */
+void jout_strn(struct jout *o, const char *s, size_t n);
 /* ,"key": (no comma right after '{' or '[') */
 void jout_key(struct jout *o, const char *key);
 

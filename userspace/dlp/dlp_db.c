@@ -131,24 +131,27 @@ int dlp_db_build(const struct pol_set *set, struct dlp_db **out, char *err, size
 	int n_dlp = 0, rc = 0;
 
 	*out = NULL;
+	/* Each policy, then the body redactors of audit.log_bodies (ids
+	 * set->n + 1 .. 2 * set->n). */
 	for (int i = 0; i < set->n; i++)
-		n_dlp += set->policies[i].dlp.enabled;
+		n_dlp += set->policies[i].dlp.enabled + (set->policies[i].body_redactor != NULL);
 	if (!n_dlp)
 		return 0;
 	db = calloc(1, sizeof(*db));
-	if (!db || !(db->by_policy = calloc((size_t)set->n, sizeof(*db->by_policy))) ||
+	if (!db || !(db->by_policy = calloc(2 * (size_t)set->n, sizeof(*db->by_policy))) ||
 	    !(db->profiles = calloc((size_t)n_dlp, sizeof(*db->profiles)))) {
 		dlp_db_free(db);
 		return jc_file_error("policies", err, errlen, -ENOMEM, "out of memory");
 	}
 	if (getrandom(&db->nonce, sizeof(db->nonce), GRND_NONBLOCK) != sizeof(db->nonce))
 		db->nonce = (uint64_t)(uintptr_t)db ^ (uint64_t)time(NULL) << 20;
-	db->n_policies = set->n;
-	for (int i = 0; i < set->n; i++) {
-		const struct pol_policy *pol = &set->policies[i];
+	db->n_policies = 2 * set->n;
+	for (int i = 0; i < 2 * set->n; i++) {
+		const struct pol_policy *pol = i < set->n ? &set->policies[i]
+							  : set->policies[i - set->n].body_redactor;
 		struct dlp_profile *p = NULL;
 
-		if (!pol->dlp.enabled)
+		if (!pol || !pol->dlp.enabled)
 			continue;
 		for (int k = 0; k < db->n_profiles && !p; k++)
 			if (same_rules(&pol->dlp, &db->profiles[k]))

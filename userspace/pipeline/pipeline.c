@@ -262,7 +262,7 @@ int pl_body_field(const struct pl_request *rq, const char *dotted)
 
 /* --- running the stages -------------------------------------------------- */
 
-enum pl_verdict pl_request_run(struct pl_request *rq)
+static enum pl_verdict run_stages(struct pl_request *rq)
 {
 	if (prepare(rq) == PL_ANSWER)
 		return PL_ANSWER;
@@ -277,6 +277,16 @@ enum pl_verdict pl_request_run(struct pl_request *rq)
 			return PL_ANSWER;
 	}
 	return PL_PASS;
+}
+
+enum pl_verdict pl_request_run(struct pl_request *rq)
+{
+	enum pl_verdict v = run_stages(rq);
+
+	/* Now, passed or refused: the body's decoded form is this worker's
+	 * only until its next request. */
+	plb_request(rq);
+	return v;
 }
 
 int pl_answer_write(const struct pl_request *rq, struct buf *out)
@@ -366,6 +376,8 @@ void pl_response_head(struct pl_request *rq, int status, const char *content_typ
 	const struct papi_endpoint *e = rq->up_endpoint ? rq->up_endpoint : rq->endpoint;
 
 	rq->status = status;
+	plb_response_head(rq, content_type, content_type ? ct_len : 0, content_encoding,
+			  content_encoding ? ce_len : 0);
 	if (e && e->cost == PAPI_COUNTED && e->usage != UX_API_UNKNOWN && status >= 200 &&
 	    status < 300 && !ux_init(&rq->ux, e->usage, ux_body_of(content_type, ct_len))) {
 		char coding[64] = "";
@@ -407,6 +419,8 @@ int pl_response_data(struct pl_request *rq, const char *data, size_t n, struct b
 {
 	if (rq->ux_on)
 		ux_feed(&rq->ux, data, n);
+	if (rq->log_capture)
+		plb_response_data(rq, data, n);
 	return rq->n_filters ? run_filters(rq, 0, data, n, out) : 0;
 }
 
@@ -493,11 +507,13 @@ void pl_request_end(struct pl_request *rq, int sent_status, uint64_t now_us)
 		r->method = "";
 	if (!r->path)
 		r->path = "";
+	plb_record(rq);
 }
 
 void pl_request_reset(struct pl_request *rq)
 {
 	pl_route_release(rq);
+	plb_release(rq);
 	if (rq->ux_on)
 		ux_free(&rq->ux);
 	rq->ux_on = false;

@@ -57,6 +57,7 @@
 #include "pool.h"
 #include "req_record.h"
 #include "route_retry.h"
+#include "log_bodies.h"
 #include "usage_extract.h"
 
 struct acct;
@@ -188,6 +189,12 @@ struct pl_request {
 	struct buf filter_tmp[PL_MAX_FILTERS - 1]; /* between chained filters */
 	uint64_t ttfb_us;                   /* head -> response head */
 	bool complete;                      /* the response ended whole */
+
+	/* --- audit.log_bodies (log_bodies.c) ------------------------------ */
+	struct plb_body log_req, log_resp;
+	struct buf log_resp_raw;            /* the response as it came, bounded */
+	char log_resp_coding[32];           /* its Content-Encoding */
+	bool log_capture, log_capture_over, log_resp_sse;
 
 	/* --- the record ---------------------------------------------------- */
 	struct req_record rec;

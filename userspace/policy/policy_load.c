@@ -896,39 +896,46 @@ static int pl_audit(struct pl *l, struct pol_policy *p, const cJSON *root)
 	    (rc = jc_bool(&l->jc, obj, "log_bodies", 0, &p->audit.log_bodies)) < 0 ||
 	    (rc = jc_bool(&l->jc, obj, "redact", 0, &p->audit.redact)) < 0)
 		return rc;
+	if (!p->audit.redact) {
+		jc_push_key(&l->jc, "redact");
+		return jc_error(&l->jc, "false is refused: logged bodies are always redacted, so no "
+					"secret is ever written to the audit log");
+	}
+	if (p->audit.log_bodies && !p->audit.enabled) {
+		jc_push_key(&l->jc, "log_bodies");
+		return jc_error(&l->jc, "needs audit.enabled (no record, no body)");
+	}
 	jc_pop(&l->jc, mk);
 	return 0;
 }
 
-/* No silent keys: a key that validates but that this version does not yet
- * enforce is refused, so a policy never seems to protect what it does not.
- * Each entry goes when its enforcement lands. Checked after the whole policy
- * validated, so the more precise errors come first. */
-static const char *const pol_unenforced_keys[][2] = {
-	{ "audit", "log_bodies" },
-	{ "audit", "redact" },
-};
-
-bool pol_refuse_unenforced = true;
-
-static int pl_unenforced(struct pl *l, const cJSON *root)
+/* The shadow policy that redacts p's logged bodies: everything DLP knows,
+ * and p's own custom rules, all as "redact". */
+static int pl_body_redactor(struct pol_set *set, struct pol_policy *p, struct pol_arena **arena)
 {
-	if (!pol_refuse_unenforced)
-		return 0;
-	for (size_t i = 0; i < sizeof(pol_unenforced_keys) / sizeof(pol_unenforced_keys[0]); i++) {
-		const char *key = pol_unenforced_keys[i][0], *sub = pol_unenforced_keys[i][1];
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+	struct pol_policy *r;
+	struct pol_dlp_custom *custom = NULL;
 
-		if (v && sub)
-			v = cJSON_GetObjectItemCaseSensitive(v, sub);
-		if (!v)
-			continue;
-		jc_push_key(&l->jc, key);
-		if (sub)
-			jc_push_key(&l->jc, sub);
-		return jc_error(&l->jc, "not enforced by this version of aigw yet, so it is refused "
-					"rather than ignored; remove it (see README, Policy keys)");
+	if (!p->audit.log_bodies)
+		return 0;
+	if (!(r = pa_alloc(arena, sizeof(*r))))
+		return -ENOMEM;
+	if (p->dlp.n_custom &&
+	    !(custom = pa_alloc(arena, (size_t)p->dlp.n_custom * sizeof(*custom))))
+		return -ENOMEM;
+	*r = *p;
+	r->id = set->n + p->id;
+	r->body_redactor = NULL;
+	r->dlp = (struct pol_dlp){ .enabled = true, .action = POL_DLP_REDACT,
+				   .detectors = POL_DET_ALL, .custom = custom,
+				   .n_custom = p->dlp.n_custom, .scan_responses = true };
+	for (int d = 0; d < POL_DET_COUNT; d++)
+		r->dlp.det_action[d] = POL_DLP_REDACT;
+	for (int i = 0; i < p->dlp.n_custom; i++) {
+		custom[i] = p->dlp.custom[i];
+		custom[i].action = POL_DLP_REDACT;
 	}
+	p->body_redactor = r;
 	return 0;
 }
 
@@ -1000,7 +1007,7 @@ static int pl_policy(struct pl *l, struct pol_policy *p, const cJSON *root)
 	    (rc = pl_routes(l, p, root)) < 0 || (rc = pl_auth(l, p, root)) < 0 ||
 	    (rc = pl_audit(l, p, root)) < 0)
 		return rc;
-	return pl_unenforced(l, root);
+	return 0;
 }
 
 /* --- the set ------------------------------------------------------------------ */
@@ -1193,6 +1200,9 @@ static int pl_load(struct pl_file *files, int n, const struct cfg_config *cfg, u
 	rc = pl_check_pins(set, err, errlen);
 	if (rc == 0)
 		rc = pl_target_ids(set, &arena, err, errlen);
+	for (int i = 0; rc == 0 && i < n; i++)
+		if (pl_body_redactor(set, &pols[i], &arena))
+			rc = jc_file_error("policies", err, errlen, -ENOMEM, "out of memory");
 	if (rc < 0)
 		goto cleanup;
 	/* Compiled once, here, for the set's lifetime (a reload builds the

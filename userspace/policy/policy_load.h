@@ -177,8 +177,8 @@ struct pol_auth {
 
 struct pol_audit {
 	bool enabled;    /* default true */
-	bool log_bodies; /* default false */
-	bool redact;     /* default true: DLP findings masked in logged bodies */
+	bool log_bodies; /* default false: request and response bodies in the record */
+	bool redact;     /* default true; false is refused (no secret is ever logged) */
 };
 
 struct pol_set;
@@ -212,6 +212,10 @@ struct pol_policy {
 	 * NULL otherwise. A key file with a bad owner or mode is always an
 	 * error. */
 	const char *missing_key;
+	/* audit.log_bodies: the policy DLP scans logged bodies with: every
+	 * built-in detector and this policy's custom rules, all "redact"
+	 * (id > set->n, so it has a DLP profile of its own). NULL otherwise. */
+	const struct pol_policy *body_redactor;
 };
 
 struct pol_arena;
@@ -250,11 +254,6 @@ int pol_check_files(const char *const *paths, int n, const struct cfg_config *cf
 		    size_t errlen);
 void pol_set_free(struct pol_set *set);
 
-/* Keys that validate but are not enforced yet ("audit.log_bodies",
- * "audit.redact") make a policy fail to load, so none is silently
- * ignored. true in the daemon and aigwctl; the loader's unit
- * tests turn it off to check the parsing of those sections itself. */
-extern bool pol_refuse_unenforced;
 
 const struct pol_policy *pol_set_get(const struct pol_set *set, uint32_t id); /* NULL for 0 */
 const struct pol_policy *pol_set_find(const struct pol_set *set, const char *name);
