@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "counter.h"
 #include "log.h"
 #include "net.h"
-#include <sys/socket.h>
 #include "tls_upstream.h"
 #include "worker.h"
 
@@ -72,7 +72,16 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		u->on_event(u, events);
 		return;
 	}
-	/* Idle in the pool: the server closed it or sent something unasked. */
+	/* Idle in the pool: the server closed it or sent something unasked.
+	 * An edge-triggered readiness queued while the connection was still
+	 * in use (its bytes already read) is no news: look before closing. */
+	if (events & EV_READ && !(events & EV_HUP)) {
+		char b;
+		ssize_t n = recv(u->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+	}
 	if (events & (EV_READ | EV_HUP)) {
 		pool_unlink(&u->w->upstreams, u);
 		up_close(u->w, u);
