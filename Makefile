@@ -85,7 +85,7 @@ FUZZ_LIB   := $(BUILD)/fuzz/libaigw.a
 FUZZ_CFLAGS := -O1 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
 	$(INCLUDES) -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_SECONDS ?= 300
-FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_SMOKE_SECONDS ?= 10
 
 CONFIG ?= $(CURDIR)/policies
 

@@ -191,8 +191,12 @@ bench_http() {
 	bh_wrk A "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions 4 >/dev/null
 	local c res
 	for c in 1 16; do
-		local g n d l
+		local g n d l opens
+		nstat -n >/dev/null 2>&1
 		g=($(bh_wrk A "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
+		# the gateway's upstream connects (wrk's own are $c): a pool that
+		# keeps its connections opens about as many as there are clients
+		opens=$(nstat -z TcpActiveOpens 2>/dev/null | awk '/TcpActiveOpens/ { print $2 }')
 		l=($(bh_wrk C "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
 		n=($(bh_wrk B "$BH_TMP/hosts.proxy" "https://api.openai.com:$BH_PROXY_PORT/v1/chat/completions" "$c"))
 		d=($(bh_wrk B "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
@@ -204,6 +208,8 @@ bench_http() {
 		awk -v g="${g[0]}" -v l="${l[0]}" -v gp="${g[1]}" -v lp="${l[1]}" 'BEGIN {
 			printf "  DLP on/off: throughput %+.1f%%, p50 %+.1f%% (aim: within 5%%)\n",
 				(g ? (l - g) * 100 / g : 0), (gp ? (lp - gp) * 100 / gp : 0) }'
+		printf '  upstream connects during (a): %s (pool keeps them: about %d)\n' \
+			"$(( ${opens:-0} - c ))" "$c"
 		awk -v g="${g[0]}" -v n="${n[0]}" -v ga="$(( g[1] - d[1] ))" -v na="$(( n[1] - d[1] ))" 'BEGIN {
 			printf "  gateway/nginx: throughput %.2fx, added p50 %.2fx\n", (n ? g/n : 0), (na > 0 ? ga/na : 0) }'
 	done

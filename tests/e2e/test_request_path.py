@@ -233,3 +233,23 @@ def test_http09_and_non_http_bytes_get_400_at_once():
     for raw in (b"GET /\r\n", b"\x01\x02\x03\x04 binary\r\n", b"hello world\r\n"):
         res = probe(a, d, "raw", raw.hex())
         assert res["status"] == 400 and res["closed"] and res["ms"] < 2000, (raw, res)
+
+
+def test_upstream_connections_are_kept_under_concurrent_keepalive_clients():
+    """8 keep-alive clients at once, 40 requests each: the upstream pool keeps
+    its connections, one per client at a time at most, never one per
+    request. (A stale readiness event that closed idle connections under
+    load needs a faster provider than this one to show: `make bench` counts
+    the gateway's upstream connects in its 16-connection run.)"""
+    prov = FakeProvider()
+    tree, a, d = gateway()
+    body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+    argv = with_hosts([PYTHON, os.path.join(E2E, "clients", "post_many.py"),
+                       "https://api.openai.com/v1/chat/completions", "40", body], hosts_file(HOSTS))
+    procs = [spawn(argv, cgroup=a, env=trust_env(d), stdout=subprocess.PIPE) for _ in range(8)]
+    for p in procs:
+        out = json.loads(p.communicate(timeout=120)[0])
+        assert out["ok"] and out["statuses"] == [200] * 40, out.get("error")
+    assert len(prov.requests()) == 320
+    # at most one connection per client at a time, per worker; never one per request
+    assert len(prov.connections()) <= 16, len(prov.connections())

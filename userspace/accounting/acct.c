@@ -154,6 +154,14 @@ void acct_add(struct acct *a, uint64_t cgroup_id, uint64_t window_start,
 		publish(a, s);
 }
 
+void acct_publish(struct acct *a, uint64_t cgroup_id)
+{
+	struct acct_slot *s = slot_of(a, cgroup_id, false);
+
+	if (s && atomic_load(&s->written) != atomic_load(&s->version))
+		publish(a, s);
+}
+
 void acct_get(struct acct *a, uint64_t cgroup_id, uint64_t window_start,
 	      struct aigw_cgroup_usage *out)
 {

@@ -4,8 +4,10 @@
  * are counted in memory, in a table shared by the workers through atomics
  * (no lock on the request path), and written through to the pinned
  * `cgroup_usage` map, which the connect hook compares with the budget:
- *   - a cgroup whose policy has a token budget is written at once, when its
- *     request ends, so its next connect is judged on the new total;
+ *   - a cgroup whose policy has a token budget is written when its request
+ *     ends (a worker coalesces the requests of one event-loop turn into
+ *     one write per cgroup, at the turn's end), so its next connect is
+ *     judged on the new total;
  *   - the others are written by acct_flush() on the main thread's tick.
  * The daemon is that map's only writer, so memory is the truth and the map
  * is its published copy: nothing on the request path reads the map. A slot
@@ -55,6 +57,11 @@ struct acct {
 	_Atomic uint64_t map_errors;
 	struct acct_slot slots[ACCT_SLOTS];
 };
+
+/* Publish one cgroup's row now if adds are not yet in the map (a worker
+ * that coalesces the write-through of its loop turn calls this once per
+ * cgroup at the turn's end). */
+void acct_publish(struct acct *a, uint64_t cgroup_id);
 
 /* One table per daemon. */
 struct acct *acct_new(int usage_fd);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +49,35 @@ int pl_env_init(struct pl_env *env, const struct cfg_config *cfg, struct acct *a
 	return 0;
 }
 
+static void publish_dirty(struct ev_deferred *d)
+{
+	struct pl_env *env = (struct pl_env *)((char *)d - offsetof(struct pl_env, publish));
+
+	for (int i = 0; i < env->n_dirty; i++)
+		acct_publish(env->acct, env->dirty[i]);
+	env->n_dirty = 0;
+}
+
+/* Write cgroup_id's row at the end of this loop turn, once however many of
+ * its requests end in the turn. */
+static void mark_dirty(struct pl_env *env, uint64_t cgroup_id)
+{
+	for (int i = 0; i < env->n_dirty; i++)
+		if (env->dirty[i] == cgroup_id)
+			return;
+	if (env->n_dirty == PL_DIRTY_MAX) {
+		acct_publish(env->acct, cgroup_id);
+		return;
+	}
+	env->dirty[env->n_dirty++] = cgroup_id;
+	env->publish.fn = publish_dirty;
+	ev_defer(env->loop, &env->publish);
+}
+
 void pl_env_free(struct pl_env *env)
 {
+	if (env->n_dirty)
+		publish_dirty(&env->publish);
 	jt_free(&env->tape);
 	buf_free(&env->inflated);
 	dlp_worker_free(env->dlp);
@@ -453,6 +481,7 @@ void pl_request_end(struct pl_request *rq, int sent_status, uint64_t now_us)
 	const struct pl_who *who = rq->who;
 	struct req_record *r = &rq->rec;
 	struct acct_delta d = { 0 };
+	bool budget;
 
 	if (rq->status) {
 		/* It reached the provider: it counts, answered whole or not. */
@@ -468,8 +497,11 @@ void pl_request_end(struct pl_request *rq, int sent_status, uint64_t now_us)
 			if (!*rq->model && u.model[0])
 				rq->model = pool_strndup(rq->pool, u.model, strlen(u.model));
 		}
+		budget = p && p->quota.token_budget;
 		acct_add(rq->env->acct, who->policy_cgroup_id, acct_window(p, rq->now), &d,
-			 p && p->quota.token_budget);
+			 budget && !rq->env->loop);
+		if (budget && rq->env->loop)
+			mark_dirty(rq->env, who->policy_cgroup_id);
 		/* A fleet-scope policy's budget and token rate are the fleet's:
 		 * its lease pays (the cgroup's own row still feeds the kernel). */
 		if (p && p->quota.scope == POL_SCOPE_FLEET)

@@ -57,6 +57,7 @@
 #include "pool.h"
 #include "req_record.h"
 #include "route_retry.h"
+#include "ev.h"
 #include "log_bodies.h"
 #include "usage_extract.h"
 
@@ -80,6 +81,8 @@ struct pl_request;
 
 /* What the stages of one worker share: read-only config and the shared
  * (atomic) tables; the tape is the worker's own and reused. */
+#define PL_DIRTY_MAX 16
+
 struct pl_env {
 	const struct cfg_config *cfg;
 	struct acct *acct;                /* usage, shared, lock-free */
@@ -90,6 +93,13 @@ struct pl_env {
 	struct buf inflated;              /* this worker's inflate buffer */
 	struct dlp_worker *dlp;           /* this worker's DLP scratch (stage_dlp.c) */
 	int worker;                       /* this worker's index (latency rows) */
+	/* Budget write-through, coalesced per loop turn: the cgroups whose
+	 * rows changed in this turn, written once each at its end. loop NULL:
+	 * written at once (tests, benches over memory). */
+	struct ev_loop *loop;
+	struct ev_deferred publish;
+	uint64_t dirty[PL_DIRTY_MAX];
+	int n_dirty;
 	uint64_t rng;                     /* this worker's random state (routing) */
 };
 

@@ -176,6 +176,7 @@ int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err
 	/* each worker its own random sequence (weighted routing, backoff) */
 	w->pl.rng = clock_mono_ns() ^ ((uint64_t)(id + 1) * 0x9e3779b97f4a7c15ULL);
 	w->pl.fleet = sh->fleet;
+	w->pl.loop = w->loop;
 	w->rlog = (struct rlog){ .audit = sh->audit_fd >= 0 ? w->audit : NULL,
 				 .metrics = w->metrics, .events = sh->events, .worker = id,
 				 .run_id = sh->run_id };
