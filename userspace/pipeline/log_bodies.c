@@ -152,8 +152,13 @@ checked:
 		out->note = "not logged: not UTF-8 text";
 	}
 	if (out->text && out->len > PLB_LOG_MAX) {
+		char *kept;
+
 		out->len = utf8_cut(out->text, out->len, PLB_LOG_MAX);
 		out->truncated = true;
+		/* held until the request ends: keep only what is logged */
+		if ((kept = realloc(out->text, out->len ? out->len : 1)))
+			out->text = kept;
 	}
 }
 
