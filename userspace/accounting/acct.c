@@ -86,27 +86,46 @@ static struct acct_slot *slot_of(struct acct *a, uint64_t id, bool create)
 	return NULL;
 }
 
+/* While one thread zeroes the counters for a newer window, window_start
+ * carries this bit: nobody adds until the new window is published, so no
+ * add of the new window is wiped by the reset. */
+#define ACCT_ROLLING (1ULL << 63)
+
+/* The slot's window, waiting out a reset in progress. */
+static uint64_t window_of(struct acct_slot *s)
+{
+	uint64_t w;
+
+	while ((w = atomic_load_explicit(&s->window_start, memory_order_acquire)) & ACCT_ROLLING)
+		;
+	return w;
+}
+
 /* A newer window starts at zero. Only the thread that moves the window
- * resets; an add racing the reset may land in either window. */
+ * resets; an add that passed here before the move may land in either
+ * window (the old one's counts are over anyway), never one after it. */
 static void roll_window(struct acct_slot *s, uint64_t window_start)
 {
-	uint64_t cur = atomic_load(&s->window_start);
+	uint64_t cur = window_of(s);
 
 	while (cur < window_start) {
-		if (atomic_compare_exchange_weak(&s->window_start, &cur, window_start)) {
+		if (atomic_compare_exchange_weak(&s->window_start, &cur, window_start | ACCT_ROLLING)) {
 			atomic_store(&s->tokens_in, 0);
 			atomic_store(&s->tokens_out, 0);
 			atomic_store(&s->requests, 0);
 			atomic_store(&s->cost_microusd, 0);
 			atomic_fetch_add(&s->version, 1);
+			atomic_store_explicit(&s->window_start, window_start, memory_order_release);
 			return;
 		}
+		if (cur & ACCT_ROLLING)
+			cur = window_of(s);
 	}
 }
 
 static void row_of(struct acct_slot *s, struct aigw_cgroup_usage *u)
 {
-	u->window_start_unix = atomic_load(&s->window_start);
+	u->window_start_unix = window_of(s);
 	u->tokens_in = atomic_load(&s->tokens_in);
 	u->tokens_out = atomic_load(&s->tokens_out);
 	u->requests = atomic_load(&s->requests);
@@ -169,7 +188,7 @@ void acct_get(struct acct *a, uint64_t cgroup_id, uint64_t window_start,
 
 	memset(out, 0, sizeof(*out));
 	out->window_start_unix = window_start;
-	if (!s || atomic_load(&s->window_start) != window_start)
+	if (!s || window_of(s) != window_start)
 		return;
 	row_of(s, out);
 }
