@@ -21,6 +21,7 @@
 #include "http1_parse.h"
 #include "json_tape.h"
 #include "pipeline.h"
+#include "pl_fixture.h"
 #include "policy_load.h"
 #include "rate_limit.h"
 
@@ -46,45 +47,14 @@ static const char cfg_json[] = "{\"providers\": {\"openai\": {\"hosts\": [\"api.
 /* Load one policy "p" from text (replacing the previous set). */
 static const struct pol_policy *policy(const char *json)
 {
-	char path[128], err[1024];
-	FILE *f;
-
-	if (set)
-		pol_set_free(set);
-	snprintf(path, sizeof(path), "%s/policies/p.json", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(json, f);
-	fclose(f);
-	if (pol_set_load(dir, &cfg, &set, err, sizeof(err)))
-		fail_msg("%s", err);
-	unlink(path);
-	return &set->policies[0];
+	return plf_policy(dir, &cfg, &set, json);
 }
 
 /* Run the pipeline on a whole request (head + body). */
 static enum pl_verdict run_req(const struct pol_policy *p, const char *sni, const char *text,
 			       size_t len)
 {
-	int hl = h1_parse_request(text, len, &head, NULL);
-
-	if (hl <= 0)
-		fail_msg("request does not parse: %d", hl);
-	pool_reset(&pool);
-	pl_request_reset(&rq);
-	who.sni = sni;
-	/* as conn.c finds it: the catalog provider of the SNI */
-	who.provider_id = cfg_provider_of_host(&cfg, sni);
-	who.provider = cfg_provider_name(&cfg, who.provider_id);
-	rq.env = &env;
-	rq.policy = p;
-	rq.who = &who;
-	rq.head = &head;
-	rq.body = text + hl;
-	rq.body_len = len - (size_t)hl;
-	rq.pool = &pool;
-	rq.now = 1790000000;
-	pl_request_begin(&rq);
+	plf_begin(&rq, &env, &pool, &head, &who, &cfg, p, sni, text, len);
 	enum pl_verdict v = pl_request_run(&rq);
 
 	if (v == PL_PASS) {
@@ -255,7 +225,7 @@ static void test_budget_and_rate(void **state)
 	who.policy_cgroup_id = 77;
 	assert_int_equal(post(p, "api.openai.com", "/v1/chat/completions", "{\"max_tokens\":10}"),
 			 PL_PASS);
-	acct_add(usage, 77, acct_window(p, 1790000000), &d, false);
+	acct_add(usage, 77, acct_window(p, PLF_NOW), &d, false);
 	expect_answer(post(p, "api.openai.com", "/v1/chat/completions", "{\"max_tokens\":11}"), 429,
 		      "max_tokens 11 is above the 10 tokens left");
 	assert_true(rq.answer.retry_after_s > 0);
@@ -263,10 +233,10 @@ static void test_budget_and_rate(void **state)
 	expect_answer(post(p, "api.openai.com", "/v1/chat/completions", "{}"), 429,
 		      "requests_per_minute");
 	d.tokens_in = 10;
-	acct_add(usage, 77, acct_window(p, 1790000000), &d, false);
+	acct_add(usage, 77, acct_window(p, PLF_NOW), &d, false);
 	who.policy_cgroup_id = 78;
 	p = policy("{\"quota\": {\"token_budget\": 10, \"window\": \"day\"}}");
-	acct_add(usage, 78, acct_window(p, 1790000000), &d, false);
+	acct_add(usage, 78, acct_window(p, PLF_NOW), &d, false);
 	expect_answer(post(p, "api.openai.com", "/v1/chat/completions", "{}"), 429, "budget");
 	/* listing models costs nothing: allowed with the budget spent */
 	assert_int_equal(run_req(p, "api.openai.com", models, sizeof(models) - 1), PL_PASS);

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "http1_parse.h"
 #include "pipeline.h"
+#include "pl_fixture.h"
 #include "policy_load.h"
 #include "rate_limit.h"
 #include "route_build.h"
@@ -48,20 +49,7 @@ static const char cfg_json[] =
 /* The policy (keys from files in dir), loaded as the set. */
 static const struct pol_policy *policy(const char *json)
 {
-	char path[128], err[1024];
-	FILE *f;
-
-	if (set)
-		pol_set_free(set);
-	snprintf(path, sizeof(path), "%s/policies/p.json", dir);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(json, f);
-	fclose(f);
-	if (pol_set_load(dir, &cfg, &set, err, sizeof(err)))
-		fail_msg("%s", err);
-	unlink(path);
-	return &set->policies[0];
+	return plf_policy(dir, &cfg, &set, json);
 }
 
 /* Run a request through the pipeline, then build the attempt for t. */
@@ -69,25 +57,9 @@ static int build(const struct pol_policy *p, const char *sni, const char *text,
 		 const struct rb_target *t, struct pl_attempt *at, struct rb_result *res,
 		 const char **body, size_t *len)
 {
-	int hl = h1_parse_request(text, strlen(text), &head, NULL);
 	struct xlate_error err;
 
-	if (hl <= 0)
-		fail_msg("request does not parse: %d", hl);
-	pool_reset(&pool);
-	pl_request_reset(&rq);
-	who.sni = sni;
-	who.provider_id = cfg_provider_of_host(&cfg, sni);
-	who.provider = cfg_provider_name(&cfg, who.provider_id);
-	rq.env = &env;
-	rq.policy = p;
-	rq.who = &who;
-	rq.head = &head;
-	rq.body = text + hl;
-	rq.body_len = strlen(text) - (size_t)hl;
-	rq.pool = &pool;
-	rq.now = 1790000000;
-	pl_request_begin(&rq);
+	plf_begin(&rq, &env, &pool, &head, &who, &cfg, p, sni, text, strlen(text));
 	assert_int_equal(pl_request_run(&rq), PL_PASS);
 	return rb_build(&rq, t, at, &up_head, &scratch, body, len, res, &err);
 }
