@@ -156,8 +156,18 @@ def test_log_bodies_writes_both_bodies_redacted():
     curl_chat(a, d, dict(body, model="o3-refused"))
     big = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * 100000 + EMAIL}]}
     curl_chat(a, d, big)
+    # bytes that are not UTF-8: refused by the policy's parse, never logged
+    raw = os.path.join(d.dir, "binary.json")
+    with open(raw, "wb") as f:
+        f.write(b'{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "\xff\xfe"}]}')
+    argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "https://api.openai.com/v1/chat/completions",
+            "-H", "content-type: application/json", "--data-binary", "@" + raw]
+    r = run(with_hosts(argv, hosts_file(HOSTS)), cgroup=a, env=trust_env(d), timeout=60)
+    assert r.stdout.strip() == "400", r.stdout
     recs = d.audit_records("request")
-    assert len(recs) == 4, recs
+    assert len(recs) == 5, recs
+    binary = recs.pop()
+    assert binary["request_body"] is None and binary["request_body_note"] == "not logged: not UTF-8 text", binary
     raw = open(os.path.join(d.config["log_dir"], "audit.jsonl")).read()
     for secret in (SECRET, BODY_KEY, EMAIL, CARD, BODY_KEY[8:24]):
         assert secret not in raw, (secret, [l for l in raw.splitlines() if secret in l])

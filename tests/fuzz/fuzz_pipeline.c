@@ -15,7 +15,8 @@
  *     edited it, with include_usage true when the stage added it, and a
  *     max_tokens no larger than the cap when it clamped;
  *   - a refusal carries a status and a message; nothing leaks or crashes;
- *   - under audit.log_bodies the record has bodies, never a body and a note.
+ *   - under audit.log_bodies the record has bodies, never a body and a note,
+ *     and a logged body is UTF-8.
  * Seed corpus: tests/fuzz/corpus/pipeline/. */
 #include <cjson/cJSON.h>
 #include <fnmatch.h>
@@ -33,6 +34,7 @@
 #include "pipeline.h"
 #include "policy_load.h"
 #include "rate_limit.h"
+#include "utf8.h"
 
 static const char *const policies[4] = {
 	"{}",
@@ -192,7 +194,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 done:
 	pl_request_end(&rq, 200, 0);
 	/* log_bodies: a body logged (redacted) or a note why not, never both */
-	if (pi == 2 && (!rq.rec.bodies || (rq.rec.request_body && rq.rec.request_body_note[0])))
+	if (pi == 2 && (!rq.rec.bodies || (rq.rec.request_body && rq.rec.request_body_note[0]) ||
+			(rq.rec.request_body &&
+			 !utf8_valid(rq.rec.request_body, rq.rec.request_body_len))))
 		abort();
 	pl_request_reset(&rq);
 	return 0;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #define JT_INITIAL_NODES 256
 /* Objects with more keys than this are checked for duplicates by sorting
  * hashes; smaller ones pairwise (cheaper for the usual handful of keys). */
@@ -113,40 +115,6 @@ static long hex4(const char *s, size_t i, size_t len)
 		v = v << 4 | h;
 	}
 	return v;
-}
-
-/* Length of the valid UTF-8 sequence starting at s[i] (a byte >= 0x80), or
- * 0 if it is not valid (RFC 3629 §4: no overlongs, no surrogates, at most
- * U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t i, size_t len)
-{
-	unsigned char c = s[i];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if (i + n > len || s[i + 1] < lo || s[i + 1] > hi)
-		return 0;
-	for (size_t k = 2; k < n; k++)
-		if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-			return 0;
-	return n;
 }
 
 /* Eight bytes at a time: is any of them '"', '\\', a control byte or not

@@ -10,48 +10,11 @@
 #include "dlp_stream.h"
 #include "inflate_body.h"
 #include "pipeline.h"
+#include "utf8.h"
 
 static bool logging(const struct pl_request *rq)
 {
 	return rq->policy && rq->policy->body_redactor;
-}
-
-/* Is p[0..n) valid UTF-8 (no overlongs, surrogates or values past
- * U+10FFFF)? A JSON line must hold only that. */
-static bool utf8_ok(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			k = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			k = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			k = 3, cp = c & 0x07;
-		else
-			return false;
-		if (n - i <= k)
-			return false;
-		for (size_t j = 1; j <= k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (p[i + j] & 0x3f);
-		}
-		if ((k == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-		    (k == 3 && (cp < 0x10000 || cp > 0x10ffff)))
-			return false;
-		i += k + 1;
-	}
-	return true;
 }
 
 /* Cut valid UTF-8 at most max bytes long, on a character boundary. */
@@ -145,7 +108,7 @@ static void redact_into(struct pl_request *rq, const char *coding, size_t coding
 	dlp_result_free(&res);
 	buf_free(&inflated);
 checked:
-	if (out->text && !utf8_ok((const unsigned char *)out->text, out->len)) {
+	if (out->text && !utf8_valid(out->text, out->len)) {
 		free(out->text);
 		out->text = NULL;
 		out->len = 0;
