@@ -16,6 +16,8 @@ import socket
 import ssl
 import sys
 
+from close_delimited import read_answer
+
 
 def cn(name):
     for rdn in name or ():
@@ -60,15 +62,7 @@ def main():
             req = (f"POST {a.path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                    f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
         s.sendall(req)
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-        head, _, body = data.partition(b"\r\n\r\n")
-        out["status"] = int(head.split(b" ", 2)[1])
-        out["body"] = body.decode("utf-8", "replace")
+        out["status"], out["body"] = read_answer(s)
     except (OSError, ValueError, IndexError) as e:
         out["error"] = str(e)
         out["errno"] = getattr(e, "errno", None)

@@ -11,6 +11,8 @@ import ssl
 import sys
 import time
 
+from close_delimited import read_answer
+
 
 def main():
     ap = argparse.ArgumentParser()
@@ -35,15 +37,7 @@ def main():
         ctx = ssl.create_default_context(cafile=a.cafile)
         s = ctx.wrap_socket(raw, server_hostname=a.host)
         s.sendall(f"GET {a.path} HTTP/1.1\r\nHost: {a.host}\r\nConnection: close\r\n\r\n".encode())
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-        head, _, body = data.partition(b"\r\n\r\n")
-        out["status"] = int(head.split(b" ", 2)[1])
-        out["body"] = body.decode("utf-8", "replace")
+        out["status"], out["body"] = read_answer(s)
     except OSError as e:
         out["error"] = str(e)
         out["errno"] = e.errno
