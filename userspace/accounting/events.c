@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "counter.h"
+#include "str_copy.h"
 
 /* Producer and consumer indexes on their own cache lines: the worker writes
  * head, the main thread writes tail, and neither line bounces on every
@@ -56,7 +57,7 @@ void evt_hub_free(struct evt_hub *hub)
 	free(hub);
 }
 
-#define COPY(dst, src) snprintf((dst), sizeof(dst), "%s", (src) ? (src) : "")
+#define COPY(dst, src) str_copy((dst), sizeof(dst), (src))
 
 static void fill_request(struct evt_event *e, const struct req_record *r)
 {

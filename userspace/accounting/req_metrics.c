@@ -5,6 +5,7 @@
 
 #include "counter.h"
 #include "prom_text.h"
+#include "str_copy.h"
 
 const double rqm_bucket_le[RQM_BUCKETS] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 					    1,     2.5,  5,     10,   30,  1e300 };
@@ -72,7 +73,7 @@ static struct rqm_series *find_or_add(struct rqm_table *t, uint64_t cg, int prov
 	s->cgroup_id = cg;
 	s->provider = provider;
 	s->status = status;
-	snprintf(s->model, sizeof(s->model), "%s", model);
+	str_copy(s->model, sizeof(s->model), model);
 	/* Publish the labels before the reader can see the series. */
 	atomic_store_explicit(&t->n, n + 1, memory_order_release);
 	return s;

@@ -19,6 +19,7 @@
 #include "inflate_body.h"
 #include "price_table.h"
 #include "rate_limit.h"
+#include "str_copy.h"
 #include "uri_path.h"
 
 extern const struct pl_stage pl_stage_models, pl_stage_limits, pl_stage_rate, pl_stage_budget,
@@ -411,7 +412,7 @@ void pl_response_head(struct pl_request *rq, int status, const char *content_typ
 		char coding[64] = "";
 
 		if (content_encoding)
-			snprintf(coding, sizeof(coding), "%.*s", (int)ce_len, content_encoding);
+			str_copy_n(coding, sizeof(coding), content_encoding, ce_len);
 		ux_set_encoding(&rq->ux, coding);
 		ux_set_request_bytes(&rq->ux, rq->body_len);
 		rq->ux_on = true;

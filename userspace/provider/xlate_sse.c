@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "str_copy.h"
 #include "xlate_json.h"
 
 enum { XS_NONE = -1, XS_TEXT = -2, XS_IGNORED = -3 };
@@ -44,11 +45,6 @@ static int xs_emit(struct xlate_sse *s, struct buf *out, const char *name, struc
 static int xs_proto(struct xlate_sse *s)
 {
 	return s->err = -EPROTO;
-}
-
-static void xs_copy(char *dst, size_t cap, const char *src)
-{
-	snprintf(dst, cap, "%s", src ? src : "");
 }
 
 static double xs_num(const cJSON *obj, const char *key)
@@ -183,8 +179,8 @@ static int xs_from_anthropic(struct xlate_sse *s, const char *type, const cJSON 
 		if (s->started || !cJSON_IsObject(m))
 			return xs_proto(s);
 		s->started = true;
-		xs_copy(s->id, sizeof(s->id), xj_get_str(m, "id"));
-		xs_copy(s->model, sizeof(s->model), xj_get_str(m, "model"));
+		str_copy(s->id, sizeof(s->id), xj_get_str(m, "id"));
+		str_copy(s->model, sizeof(s->model), xj_get_str(m, "model"));
 		xs_anthropic_usage(s, xj_get(m, "usage"));
 		c = xs_chunk(s, &j, &delta, NULL);
 		xj_str(&j, delta, "role", "assistant");
@@ -246,7 +242,7 @@ static int xs_from_anthropic(struct xlate_sse *s, const char *type, const cJSON 
 		return 0;
 	}
 	if (!strcmp(type, "message_delta")) {
-		xs_copy(s->stop, sizeof(s->stop), xj_get_str(xj_get(ev, "delta"), "stop_reason"));
+		str_copy(s->stop, sizeof(s->stop), xj_get_str(xj_get(ev, "delta"), "stop_reason"));
 		xs_anthropic_usage(s, xj_get(ev, "usage"));
 		return 0;
 	}
@@ -427,8 +423,8 @@ static int xs_from_openai(struct xlate_sse *s, const cJSON *ev, struct buf *out)
 		return xs_emit(s, out, "error", &j, o);
 	}
 	if (!s->started) {
-		xs_copy(s->id, sizeof(s->id), xj_get_str(ev, "id"));
-		xs_copy(s->model, sizeof(s->model), xj_get_str(ev, "model"));
+		str_copy(s->id, sizeof(s->id), xj_get_str(ev, "id"));
+		str_copy(s->model, sizeof(s->model), xj_get_str(ev, "model"));
 		if ((rc = xs_message_start(s, out)))
 			return rc;
 	}
@@ -458,7 +454,7 @@ static int xs_from_openai(struct xlate_sse *s, const cJSON *ev, struct buf *out)
 		    (rc = xs_tool_calls(s, out, xj_get(d, "tool_calls"))))
 			return rc;
 		if (fr) {
-			xs_copy(s->stop, sizeof(s->stop), fr);
+			str_copy(s->stop, sizeof(s->stop), fr);
 			if ((rc = xs_block_stop(s, out)))
 				return rc;
 		}
@@ -496,7 +492,7 @@ static int xs_event(void *arg, const struct sse_event *e)
 		char name[64];
 
 		if (!type) {
-			snprintf(name, sizeof(name), "%.*s", (int)e->type_len, e->type);
+			str_copy_n(name, sizeof(name), e->type, e->type_len);
 			type = name;
 		}
 		rc = xs_from_anthropic(s, type, ev, c->out);
