@@ -238,9 +238,9 @@ def test_http09_and_non_http_bytes_get_400_at_once():
 def test_upstream_connections_are_kept_under_concurrent_keepalive_clients():
     """8 keep-alive clients at once, 40 requests each: the upstream pool keeps
     its connections, one per client at a time at most, never one per
-    request. (A stale readiness event that closed idle connections under
-    load needs a faster provider than this one to show: `make bench` counts
-    the gateway's upstream connects in its 16-connection run.)"""
+    request. (The stale readiness event that once closed idle connections
+    under load is reproduced in tests/unit/test_upstream_pool.c; this
+    provider is too slow to raise it.)"""
     prov = FakeProvider()
     tree, a, d = gateway()
     body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})

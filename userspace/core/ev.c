@@ -306,6 +306,7 @@ int ev_run(struct ev_loop *loop)
 			run_deferred(loop);
 		}
 	}
+	loop->stop = 0; /* stopped once: a later ev_run runs again */
 	return 0;
 }
 

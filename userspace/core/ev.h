@@ -88,7 +88,8 @@ void ev_set_turn(struct ev_loop *loop, ev_tick_cb cb, void *arg);
 uint64_t ev_now_ms(const struct ev_loop *loop);
 uint64_t ev_clock_ms(void);
 
-/* Run until ev_stop(); returns 0, or a negative errno if epoll failed. */
+/* Run until ev_stop() (which it then clears, so the loop can run again);
+ * returns 0, or a negative errno if epoll failed. */
 int ev_run(struct ev_loop *loop);
 /* Safe from any thread. */
 void ev_stop(struct ev_loop *loop);
