@@ -5,9 +5,14 @@
 #   (b) through nginx as a TLS-terminating reverse proxy with verified
 #       upstream TLS (the same two TLS legs);
 #   (c) straight to the fake provider (nginx returning a fixed body);
+# The provider and the nginx proxy are two nginx instances: in one instance
+# the proxy would hand requests to the provider inside its own worker, a
+# wakeup the gateway has to pay and a real remote provider costs everyone.
 #   (a) again with DLP on (every detector, action log), beside (a).
 # At 1 and 16 connections: requests/s, p50, p99, the latency each proxy adds
-# over (c), and the ratios gateway/nginx. Loopback only; everything it starts
+# over (c), the proxy's own CPU time per request (its processes' user+system
+# time over the run: steadier than req/s on shared cores), and the ratios
+# gateway/nginx. Loopback only; everything it starts
 # or creates is removed on exit.
 set -u
 
@@ -46,14 +51,22 @@ local f = io.open("$BH_TMP/body.json", "rb"); wrk.body = f:read("*a"); f:close()
 LUA
 	printf '127.0.0.1 localhost\n127.10.0.1 api.openai.com\n' > "$BH_TMP/hosts.provider"
 	printf '127.0.0.1 localhost\n127.0.0.1 api.openai.com\n' > "$BH_TMP/hosts.proxy"
-	bh_nginx_conf > "$BH_TMP/nginx/nginx.conf"
-	nginx -c "$BH_TMP/nginx/nginx.conf" -p "$BH_TMP/nginx" -g "pid $BH_TMP/nginx/nginx.pid;" || return 1
-	for _ in $(seq 50); do [ -s "$BH_TMP/nginx/nginx.pid" ] && break; sleep 0.1; done
-	# aigwd with one policy (terminate) pinned to A.
+	local inst
+	for inst in provider proxy; do
+		mkdir -p "$BH_TMP/nginx/$inst"
+		bh_nginx_conf "$inst" > "$BH_TMP/nginx/$inst/nginx.conf"
+		nginx -c "$BH_TMP/nginx/$inst/nginx.conf" -p "$BH_TMP/nginx/$inst" \
+			-g "pid $BH_TMP/nginx/$inst/nginx.pid;" || return 1
+		for _ in $(seq 50); do [ -s "$BH_TMP/nginx/$inst/nginx.pid" ] && break; sleep 0.1; done
+	done
+	# aigwd with one policy (terminate) pinned to A; BENCH_WORKERS sets its
+	# worker count (default: one per CPU).
+	local workers=''
+	[ -n "${BENCH_WORKERS:-}" ] && workers="\"workers\": $BENCH_WORKERS, "
 	cat > "$BH_TMP/cfg/aigw.json" <<JSON
 {"listen_port": $BH_PORT, "cgroup_root": "$BH_CGROOT", "bpf_pin_dir": "/sys/fs/bpf/$BH_CGROOT",
  "state_dir": "$BH_TMP/state", "log_dir": "$BH_TMP/log", "control_socket": "$BH_TMP/ctl.sock",
- "metrics_listen": "", "upstream_ca_file": "$BH_TMP/ca.crt",
+ "metrics_listen": "", $workers"upstream_ca_file": "$BH_TMP/ca.crt",
  "providers": {"openai": {"hosts": ["api.openai.com"], "addresses": [{"cidr": "127.10.0.1/32", "port": 443}]}}}
 JSON
 	# Policies and accounting on, as a team would run it: model rules, a
@@ -77,19 +90,24 @@ JSON
 	return 1
 }
 
+# nginx.conf of instance $1: "provider" (c) or "proxy" (b).
 bh_nginx_conf() {
+	local d=$BH_TMP/nginx/$1
 	cat <<NGINX
 worker_processes auto;
-error_log $BH_TMP/nginx/error.log warn;
+error_log $d/error.log warn;
 events { worker_connections 1024; }
 http {
 	access_log off;
-	client_body_temp_path $BH_TMP/nginx/body;
-	proxy_temp_path $BH_TMP/nginx/proxy;
-	fastcgi_temp_path $BH_TMP/nginx/fcgi;
-	uwsgi_temp_path $BH_TMP/nginx/uwsgi;
-	scgi_temp_path $BH_TMP/nginx/scgi;
+	client_body_temp_path $d/body;
+	proxy_temp_path $d/proxy;
+	fastcgi_temp_path $d/fcgi;
+	uwsgi_temp_path $d/uwsgi;
+	scgi_temp_path $d/scgi;
 	keepalive_requests 1000000;
+NGINX
+	if [ "$1" = provider ]; then
+		cat <<NGINX
 	# (c) the fake provider: a fixed completion.
 	server {
 		listen 127.10.0.1:443 ssl;
@@ -100,6 +118,11 @@ http {
 			return 200 '{"id":"chatcmpl-bench","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":250,"completion_tokens":1,"total_tokens":251}}';
 		}
 	}
+}
+NGINX
+		return
+	fi
+	cat <<NGINX
 	# (b) nginx as a TLS-terminating reverse proxy, verified upstream TLS.
 	upstream provider { server 127.10.0.1:443; keepalive 64; }
 	server {
@@ -124,7 +147,10 @@ NGINX
 
 bh_teardown() {
 	[ -n "${BH_TMP:-}" ] || return 0
-	[ -s "$BH_TMP/nginx/nginx.pid" ] && kill "$(cat "$BH_TMP/nginx/nginx.pid")" 2>/dev/null
+	local inst
+	for inst in provider proxy; do
+		[ -s "$BH_TMP/nginx/$inst/nginx.pid" ] && kill "$(cat "$BH_TMP/nginx/$inst/nginx.pid")" 2>/dev/null
+	done
 	for p in "${BH_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	[ -f "$BH_TMP/cfg/aigw.json" ] && "$BH_REPO/build/aigwd" --config "$BH_TMP/cfg" --cleanup >/dev/null 2>&1
 	sleep 0.2
@@ -146,6 +172,30 @@ bh_wrk() {
 		function us(v) { if (v ~ /us$/) return v+0; if (v ~ /ms$/) return (v+0)*1000; if (v ~ /s$/) return (v+0)*1000000; return v }
 		/^ +50%/ { p50 = us($2) } /^ +99%/ { p99 = us($2) } /^Requests\/sec/ { rps = $2 }
 		END { printf "%.0f %.0f %.0f %d\n", rps, p50, p99, errs }' <<< "$out"
+}
+
+# CPU time (user+system, all threads) of processes $@, in clock ticks.
+bh_cpu_ticks() {
+	local p t=0
+	for p in "$@"; do
+		[ -r "/proc/$p/stat" ] && t=$(( t + $(awk '{ print $14 + $15 }' "/proc/$p/stat") ))
+	done
+	echo "$t"
+}
+
+# bh_wrk, with the CPU time the proxy processes $1 (space-separated PIDs)
+# spent per request appended: "rps p50_us p99_us errors cpu_us_per_request".
+bh_wrk_cpu() {
+	local pids=$1 t0 t1 r hz
+	shift
+	hz=$(getconf CLK_TCK)
+	# shellcheck disable=SC2086
+	t0=$(bh_cpu_ticks $pids)
+	r=($(bh_wrk "$@"))
+	# shellcheck disable=SC2086
+	t1=$(bh_cpu_ticks $pids)
+	awk -v r="${r[*]}" -v rps="${r[0]}" -v s="$BH_SECONDS" -v t=$(( t1 - t0 )) -v hz="$hz" 'BEGIN {
+		printf "%s %.1f\n", r, (rps > 0 ? t * 1000000 / hz / (rps * s) : 0) }'
 }
 
 # aigwd's resident memory: the peak during a 16-connection run, and what one
@@ -189,29 +239,34 @@ bench_http() {
 	echo "== HTTP: 1 KB chat completion POST, keep-alive TLS, ${BH_SECONDS}s per run =="
 	# Warm-up: leaf minting, upstream pools, sessions.
 	bh_wrk A "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions 4 >/dev/null
-	local c res
+	local c px_aigwd px_nginx
+	px_aigwd=${BH_PIDS[0]}
+	px_nginx=$(pgrep -P "$(cat "$BH_TMP/nginx/proxy/nginx.pid")" | tr '\n' ' ')
 	for c in 1 16; do
 		local g n d l opens
 		nstat -n >/dev/null 2>&1
-		g=($(bh_wrk A "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
+		g=($(bh_wrk_cpu "$px_aigwd" A "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
 		# the gateway's upstream connects (wrk's own are $c): a pool that
 		# keeps its connections opens about as many as there are clients
 		opens=$(nstat -z TcpActiveOpens 2>/dev/null | awk '/TcpActiveOpens/ { print $2 }')
-		l=($(bh_wrk C "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
-		n=($(bh_wrk B "$BH_TMP/hosts.proxy" "https://api.openai.com:$BH_PROXY_PORT/v1/chat/completions" "$c"))
+		l=($(bh_wrk_cpu "$px_aigwd" C "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
+		# shellcheck disable=SC2086
+		n=($(bh_wrk_cpu "$px_nginx" B "$BH_TMP/hosts.proxy" "https://api.openai.com:$BH_PROXY_PORT/v1/chat/completions" "$c"))
 		d=($(bh_wrk B "$BH_TMP/hosts.provider" https://api.openai.com/v1/chat/completions "$c"))
-		printf '\n%d connection(s)          req/s    p50 us    p99 us   added p50 us  errors\n' "$c"
-		printf '  (a) aigw gateway   %9s %9s %9s %14s %7s\n' "${g[0]}" "${g[1]}" "${g[2]}" "$(( g[1] - d[1] ))" "${g[3]}"
-		printf '  (b) nginx proxy    %9s %9s %9s %14s %7s\n' "${n[0]}" "${n[1]}" "${n[2]}" "$(( n[1] - d[1] ))" "${n[3]}"
-		printf '  (c) direct         %9s %9s %9s %14s %7s\n' "${d[0]}" "${d[1]}" "${d[2]}" "-" "${d[3]}"
-		printf '  (a) + DLP          %9s %9s %9s %14s %7s\n' "${l[0]}" "${l[1]}" "${l[2]}" "$(( l[1] - d[1] ))" "${l[3]}"
+		printf '\n%d connection(s)          req/s    p50 us    p99 us   added p50 us  errors  proxy CPU us/req\n' "$c"
+		printf '  (a) aigw gateway   %9s %9s %9s %14s %7s %17s\n' "${g[0]}" "${g[1]}" "${g[2]}" "$(( g[1] - d[1] ))" "${g[3]}" "${g[4]}"
+		printf '  (b) nginx proxy    %9s %9s %9s %14s %7s %17s\n' "${n[0]}" "${n[1]}" "${n[2]}" "$(( n[1] - d[1] ))" "${n[3]}" "${n[4]}"
+		printf '  (c) direct         %9s %9s %9s %14s %7s %17s\n' "${d[0]}" "${d[1]}" "${d[2]}" "-" "${d[3]}" "-"
+		printf '  (a) + DLP          %9s %9s %9s %14s %7s %17s\n' "${l[0]}" "${l[1]}" "${l[2]}" "$(( l[1] - d[1] ))" "${l[3]}" "${l[4]}"
 		awk -v g="${g[0]}" -v l="${l[0]}" -v gp="${g[1]}" -v lp="${l[1]}" 'BEGIN {
 			printf "  DLP on/off: throughput %+.1f%%, p50 %+.1f%% (aim: within 5%%)\n",
 				(g ? (l - g) * 100 / g : 0), (gp ? (lp - gp) * 100 / gp : 0) }'
 		printf '  upstream connects during (a): %s (pool keeps them: about %d)\n' \
 			"$(( ${opens:-0} - c ))" "$c"
-		awk -v g="${g[0]}" -v n="${n[0]}" -v ga="$(( g[1] - d[1] ))" -v na="$(( n[1] - d[1] ))" 'BEGIN {
-			printf "  gateway/nginx: throughput %.2fx, added p50 %.2fx\n", (n ? g/n : 0), (na > 0 ? ga/na : 0) }'
+		awk -v g="${g[0]}" -v n="${n[0]}" -v ga="$(( g[1] - d[1] ))" -v na="$(( n[1] - d[1] ))" \
+			-v gc="${g[4]}" -v nc="${n[4]}" 'BEGIN {
+			printf "  gateway/nginx: throughput %.2fx, added p50 %.2fx, CPU per request %.2fx\n",
+				(n ? g/n : 0), (na > 0 ? ga/na : 0), (nc > 0 ? gc/nc : 0) }'
 	done
 	bh_memory
 	bh_teardown
