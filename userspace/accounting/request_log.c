@@ -125,8 +125,10 @@ size_t rlog_format_cap(const struct req_record *r)
 	       (r->bodies ? 6 * (r->request_body_len + r->response_body_len) + 512 : 0);
 }
 
-void rlog_request(struct rlog *l, const struct req_record *r, int provider_id, bool audit)
+bool rlog_request(struct rlog *l, const struct req_record *r, int provider_id, bool audit)
 {
+	bool queued = false;
+
 	if (audit && l->audit) {
 		char small[AUDIT_RECORD_MAX];
 		size_t cap = rlog_format_cap(r), n;
@@ -145,7 +147,7 @@ void rlog_request(struct rlog *l, const struct req_record *r, int provider_id, b
 		}
 		if (n) {
 			audit_record_raw(l->audit, rec, n);
-			audit_flush(l->audit); /* durable before the client sees the end */
+			queued = true;
 		}
 		if (rec != small)
 			free(rec);
@@ -155,4 +157,5 @@ void rlog_request(struct rlog *l, const struct req_record *r, int provider_id, b
 			   (uint64_t)r->duration_ms * 1000, r->tokens_in, r->tokens_out,
 			   r->cost_microusd);
 	evt_publish_request(l->events, l->worker, r); /* lock-free, never blocks */
+	return queued;
 }

@@ -1,7 +1,8 @@
 /* Where a finished request's record goes: the audit log (one JSON line,
  * "event": "request", written before the response's last byte or the
  * gateway's error goes to the client, so a SIGKILL right after loses
- * none), the worker's request metrics, and the live event stream.
+ * none: the session holds that byte at the audit gate), the worker's
+ * request metrics, and the live event stream.
  * One per worker. */
 #ifndef AIGW_REQUEST_LOG_H
 #define AIGW_REQUEST_LOG_H
@@ -24,8 +25,11 @@ struct rlog {
 	uint32_t run_id;           /* daemon start time: ids are unique across runs */
 };
 
-/* audit: the policy wants audit records. provider_id labels the metrics. */
-void rlog_request(struct rlog *l, const struct req_record *r, int provider_id, bool audit);
+/* audit: the policy wants audit records. provider_id labels the metrics.
+ * Returns true when a record was queued in the audit buffer: it is written
+ * at the end of the loop turn, and the caller holds the response's end
+ * until then (audit_gate.h). */
+bool rlog_request(struct rlog *l, const struct req_record *r, int provider_id, bool audit);
 
 /* The JSON fields of r (no braces), as the audit record writes them. Returns
  * the length, or 0 when cap is too small. For tests and the event stream. */

@@ -496,6 +496,9 @@ enum ses_step xch_stream(struct conn *c)
 	size_t got;
 
 	for (;;) {
+		/* the end of the response waits for its audit record */
+		if (ses_gate_hold(c))
+			return SES_WAIT;
 		switch (tio_flush(s->ssl, &s->out, &s->bytes_down)) {
 		case TIO_DONE:
 			s->resp_head_sent = true;

@@ -105,12 +105,26 @@ void ses_request_done(struct conn *c, int sent_status)
 		return;
 	s->rq_live = false;
 	pl_request_end(&s->rq, sent_status, clock_mono_us());
-	rlog_request(&c->w->rlog, &s->rq.rec, c->provider_id, !p || p->audit.enabled);
+	if (rlog_request(&c->w->rlog, &s->rq.rec, c->provider_id, !p || p->audit.enabled))
+		agate_record_queued(&s->gate);
 	pl_request_reset(&s->rq);
 	if (s->held) {
 		ovl_give_bytes(c->w->sh->overload, s->held);
 		s->held = 0;
 	}
+}
+
+bool ses_gate_hold(struct conn *c)
+{
+	return agate_hold(&c->w->agate, &c->ses->gate);
+}
+
+void ses_gate_resume(struct agate_waiter *w)
+{
+	struct session *s = (struct session *)((char *)w - offsetof(struct session, gate));
+
+	if (s->conn->mode == CONN_PROXY)
+		ses_drive(s->conn);
 }
 
 /* --- the gateway's answers ---------------------------------------------------- */
@@ -151,6 +165,8 @@ static enum ses_step st_answer(struct conn *c)
 {
 	struct session *s = c->ses;
 
+	if (ses_gate_hold(c))
+		return SES_WAIT;
 	switch (tio_flush(s->ssl, &s->out, &s->bytes_down)) {
 	case TIO_DONE:
 		break;
@@ -539,6 +555,7 @@ int ses_start(struct conn *c)
 		return -ENOMEM;
 	}
 	pool_init(&s->pool);
+	s->conn = c;
 	s->timer = (struct ev_timer){ .cb = on_timer, .data = c };
 	s->who = (struct pl_who){
 		.cgroup_id = c->origin.cgroup_id,
@@ -573,6 +590,7 @@ void ses_free(struct conn *c)
 	ev_timer_stop(c->w->loop, &s->timer);
 	/* A request cut short is still recorded, and its usage counted. */
 	ses_request_done(c, s->resp_head_sent ? s->resp.status : 0);
+	agate_cancel(&s->gate);
 	xch_release_upstream(c, false);
 	pl_request_free(&s->rq);
 	SSL_free(s->ssl);

@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "audit_gate.h"
 #include "buf.h"
 #include "ev.h"
 #include "http1_parse.h"
@@ -66,6 +67,7 @@ enum ses_state {
 enum ses_step { SES_WAIT, SES_AGAIN, SES_CLOSED };
 
 struct session {
+	struct conn *conn;       /* the owner */
 	SSL *ssl;
 	enum ses_state state;
 	struct ev_timer timer;
@@ -85,6 +87,7 @@ struct session {
 	struct pl_who who;
 	struct pl_request rq;
 	bool rq_live;            /* a request is between begin and its end */
+	struct agate_waiter gate; /* its record must be written before the end leaves */
 
 	struct buf out;          /* to the client */
 	struct buf uhead;        /* to upstream: the head, and a small body */
@@ -138,6 +141,11 @@ enum ses_step ses_answer(struct conn *c);
 enum ses_step ses_next_request(struct conn *c);
 /* Close the books on the request: pipeline end, record to the logs. */
 void ses_request_done(struct conn *c, int sent_status);
+/* Before bytes that may end a response go to the client: true = wait, the
+ * audit record is written at the end of this loop turn (audit_gate.h). */
+bool ses_gate_hold(struct conn *c);
+/* The audit gate let c's session go on. */
+void ses_gate_resume(struct agate_waiter *w);
 
 /* exchange.c */
 enum ses_step xch_start(struct conn *c);

@@ -165,6 +165,7 @@ int worker_start(struct worker *w, int id, const struct wk_shared *sh, char *err
 		goto fail;
 	}
 	audit_buf_init(w->audit, sh->audit_fd, w->loop);
+	agate_init(&w->agate, w->audit, w->loop, ses_gate_resume);
 	w->metrics = rqm_table_new(sh->prices);
 	if (!w->metrics) {
 		snprintf(err, errlen, "out of memory");
@@ -207,10 +208,12 @@ void worker_stop(struct worker *w)
 	pthread_join(w->thread, NULL);
 	ses_worker_free(w);
 	pl_env_free(&w->pl);
+	/* last: its deferred work (closed connections' frees, the audit
+	 * buffer's flush) still runs, and must find what it touches */
+	ev_loop_free(w->loop);
+	w->loop = NULL;
 	free(w->audit);
 	rqm_table_free(w->metrics);
 	close(w->lis4.fd);
 	close(w->lis6.fd);
-	ev_loop_free(w->loop);
-	w->loop = NULL;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit_gate.h"
 #include "ev.h"
 #include "origin_fetch.h"
 #include "upstream.h"
@@ -70,6 +71,7 @@ struct worker {
 	struct tca_leaf_cache *leaves; /* minted certificates, per SNI */
 	struct up_pool upstreams;
 	struct audit_buf *audit;
+	struct audit_gate agate;   /* responses' ends wait for their records */
 	struct rqm_table *metrics; /* this worker's request metrics */
 	struct pl_env pl;          /* the request pipeline's per-worker state */
 	struct rlog rlog;          /* where finished requests are recorded */
