@@ -291,6 +291,8 @@ int ev_run(struct ev_loop *loop)
 
 			if (e & (EPOLLIN | EPOLLRDHUP))
 				ev |= EV_READ;
+			if (e & EPOLLRDHUP)
+				ev |= EV_RDHUP;
 			if (e & EPOLLOUT)
 				ev |= EV_WRITE;
 			if (e & (EPOLLERR | EPOLLHUP))

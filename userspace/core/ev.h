@@ -20,6 +20,7 @@
 #define EV_READ 0x1u
 #define EV_WRITE 0x4u
 #define EV_HUP 0x10u   /* error or hang-up, always reported */
+#define EV_RDHUP 0x2000u /* the peer shut its writing side; comes with EV_READ */
 #define EV_EDGE 0x80000000u
 
 struct ev_loop;

@@ -336,6 +336,8 @@ static enum ses_step st_read_head(struct conn *c)
 			begin_request(c, NULL);
 			return refuse(c, 431, RR_BAD_REQUEST, true, "request head is too large");
 		}
+		if (tio_nothing_to_read(s->ssl, s->rd_drained))
+			return SES_WAIT;
 		switch (tio_read(s->ssl, &s->in, &got)) {
 		case TIO_DONE:
 			c->last_ms = ev_now_ms(c->w->loop);
@@ -451,6 +453,8 @@ static enum ses_step st_read_body(struct conn *c)
 			conn_close(c, "out of memory");
 			return SES_CLOSED;
 		}
+		if (tio_nothing_to_read(s->ssl, s->rd_drained))
+			return SES_WAIT;
 		switch (tio_read(s->ssl, &s->in, &got)) {
 		case TIO_DONE: {
 			uint64_t now = ev_now_ms(c->w->loop), idle = ses_cfg(c)->http.idle_timeout_ms;
@@ -501,8 +505,13 @@ static void on_client(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct conn *c = io->data;
 
-	if (c->mode == CONN_PROXY)
-		ses_drive(c);
+	if (c->mode != CONN_PROXY)
+		return;
+	if (events & (EV_RDHUP | EV_HUP))
+		tio_unwatch_reads(c->ses->ssl, &c->ses->rd_drained);
+	else if (events & EV_READ)
+		c->ses->rd_drained = false;
+	ses_drive(c);
 }
 
 /* --- lifecycle ---------------------------------------------------------------- */
@@ -546,7 +555,7 @@ int ses_start(struct conn *c)
 		return -ENOMEM;
 	ctx = tca_leaf_ctx(c->w->leaves, c->sni);
 	if (!ctx || !(s->ssl = SSL_new(ctx)) || !SSL_set_fd(s->ssl, c->cio.fd) ||
-	    buf_reserve(&s->in, SES_IO_BUF, SES_IO_BUF)) {
+	    tio_watch_reads(s->ssl, &s->rd_drained) || buf_reserve(&s->in, SES_IO_BUF, SES_IO_BUF)) {
 		log_err("cannot set up TLS for sni=%s", c->sni);
 		if (s->ssl)
 			SSL_free(s->ssl);

@@ -69,6 +69,7 @@ enum ses_step { SES_WAIT, SES_AGAIN, SES_CLOSED };
 struct session {
 	struct conn *conn;       /* the owner */
 	SSL *ssl;
+	bool rd_drained;         /* the client socket read empty since its last event */
 	enum ses_state state;
 	struct ev_timer timer;
 	int timeout_status;      /* answered at the deadline (408/504), 0 = close */

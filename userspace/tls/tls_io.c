@@ -55,6 +55,42 @@ enum tio tio_write(SSL *ssl, const char *data, size_t len, size_t *off, uint64_t
 	return TIO_DONE;
 }
 
+static long watch_reads(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+			int ret, size_t *processed)
+{
+	(void)argp;
+	(void)argi;
+	(void)argl;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+		bool *drained = (bool *)BIO_get_callback_arg(b);
+
+		if (ret > 0 ? processed && *processed < len : BIO_should_retry(b))
+			*drained = true;
+	}
+	return ret;
+}
+
+int tio_watch_reads(SSL *ssl, bool *drained)
+{
+	BIO *rb = SSL_get_rbio(ssl);
+
+	if (!rb)
+		return -1;
+	*drained = false;
+	BIO_set_callback_arg(rb, (char *)drained);
+	BIO_set_callback_ex(rb, watch_reads);
+	return 0;
+}
+
+void tio_unwatch_reads(SSL *ssl, bool *drained)
+{
+	BIO *rb = SSL_get_rbio(ssl);
+
+	if (rb)
+		BIO_set_callback_ex(rb, NULL);
+	*drained = false;
+}
+
 enum tio tio_flush(SSL *ssl, struct buf *b, uint64_t *count)
 {
 	return tio_write(ssl, b->p, b->len, &b->off, count);
