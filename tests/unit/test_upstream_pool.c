@@ -2,7 +2,8 @@
  * connection survives a readiness event with nothing behind it (epoll's
  * edge-triggered events can arrive after the bytes they announced were read
  * by the connection's last owner), and is closed when the server sends
- * something or hangs up. */
+ * something or hangs up. And up_read skips the read a drained socket would
+ * answer with EAGAIN until its next event, but never an EOF. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -128,11 +129,63 @@ static void test_data_or_hangup_closes_it(void **state)
 	close(server);
 }
 
+/* An owned connection: read what the server sent, as the exchange does. */
+static enum tio read_now(struct upconn *u, char *out, size_t cap, size_t *got)
+{
+	struct buf b = { .p = out, .cap = cap };
+
+	return up_read(u, &b, got);
+}
+
+static void test_drained_socket_waits_for_its_event(void **state)
+{
+	int server;
+	struct upconn *u = pooled(&server);
+	char out[64];
+	size_t got;
+
+	assert_ptr_equal(up_acquire(&w, &w.upstreams, lo, port, "pool.test", false, &server,
+				    on_event),
+			 u);
+	assert_int_equal(write(server, "abc", 3), 3);
+	u->io.cb(w.loop, &u->io, EV_READ);
+	assert_int_equal(read_now(u, out, sizeof(out), &got), TIO_DONE);
+	assert_int_equal(got, 3);
+	assert_true(u->rd_drained); /* a short read: the queue was empty */
+	/* Bytes that arrive now raise a new edge; until it is handled the
+	 * read waits (no syscall), then it reads them. */
+	assert_int_equal(write(server, "de", 2), 2);
+	assert_int_equal(read_now(u, out, sizeof(out), &got), TIO_WANT);
+	u->io.cb(w.loop, &u->io, EV_READ);
+	assert_int_equal(read_now(u, out, sizeof(out), &got), TIO_DONE);
+	assert_int_equal(got, 2);
+	/* A full buffer is not proof of an empty queue. */
+	assert_int_equal(write(server, "0123456789", 10), 10);
+	u->io.cb(w.loop, &u->io, EV_READ);
+	assert_int_equal(read_now(u, out, 4, &got), TIO_DONE);
+	assert_false(u->rd_drained);
+	assert_int_equal(read_now(u, out, sizeof(out), &got), TIO_DONE);
+	assert_int_equal(got, 6);
+	/* Data and the server's FIN in one event: the EOF behind the short
+	 * read raises no new event, so it is read, not waited for. */
+	assert_int_equal(write(server, "end", 3), 3);
+	assert_int_equal(shutdown(server, SHUT_WR), 0);
+	u->io.cb(w.loop, &u->io, EV_READ | EV_RDHUP);
+	assert_int_equal(read_now(u, out, sizeof(out), &got), TIO_DONE);
+	assert_int_equal(got, 3);
+	assert_false(u->rd_drained);
+	assert_int_equal(read_now(u, out, sizeof(out), &got), TIO_EOF);
+	up_release(&w, &w.upstreams, u, false);
+	turn();
+	close(server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stale_readiness_keeps_the_connection),
 		cmocka_unit_test(test_data_or_hangup_closes_it),
+		cmocka_unit_test(test_drained_socket_waits_for_its_event),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
