@@ -5,15 +5,16 @@
 #   (b) through nginx as a TLS-terminating reverse proxy with verified
 #       upstream TLS (the same two TLS legs);
 #   (c) straight to the fake provider (nginx returning a fixed body);
+#   (a) again with DLP on (every detector, action log), beside (a).
 # The provider and the nginx proxy are two nginx instances: in one instance
 # the proxy would hand requests to the provider inside its own worker, a
 # wakeup the gateway has to pay and a real remote provider costs everyone.
-#   (a) again with DLP on (every detector, action log), beside (a).
 # At 1 and 16 connections: requests/s, p50, p99, the latency each proxy adds
 # over (c), the proxy's own CPU time per request (its processes' user+system
 # time over the run: steadier than req/s on shared cores), and the ratios
 # gateway/nginx. Loopback only; everything it starts
 # or creates is removed on exit.
+#   BENCH_SECONDS=N   seconds per run (8)      BENCH_WORKERS=N   aigwd's workers
 set -u
 
 BH_SECONDS=${BENCH_SECONDS:-8}
