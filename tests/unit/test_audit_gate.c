@@ -8,10 +8,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -157,6 +159,49 @@ static void test_held_again_while_resuming_is_written_first(void **state)
 	assert_false(agate_hold(&gate, &w.gate));
 }
 
+/* Each record a line: {"ts":"YYYY-MM-DDTHH:MM:SS.mmmZ", then the fields;
+ * the date and time (formatted once a second) are now's, in UTC. */
+static void test_records_carry_a_utc_timestamp(void **state)
+{
+	char text[512], *line;
+	time_t before = time(NULL), after;
+	ssize_t n;
+
+	for (int i = 0; i < 3; i++)
+		audit_record(ab, "\"n\":%d", i);
+	audit_flush(ab);
+	after = time(NULL);
+	snprintf(text, sizeof(text), "%s/%s", dir, AUDIT_FILE_NAME);
+	int rfd = open(text, O_RDONLY);
+
+	assert_true(rfd >= 0);
+	n = read(rfd, text, sizeof(text) - 1);
+	close(rfd);
+	assert_true(n > 0);
+	text[n] = '\0';
+	line = text;
+	for (int i = 0; i < 3; i++) {
+		char *nl = strchr(line, '\n'), rest[32], at_before[32], at_after[32];
+		int y, mo, d, h, mi, se, ms, used = 0;
+		struct tm tm;
+
+		assert_non_null(nl);
+		*nl = '\0';
+		assert_int_equal(sscanf(line, "{\"ts\":\"%4d-%2d-%2dT%2d:%2d:%2d.%3dZ\",%n", &y, &mo, &d,
+					&h, &mi, &se, &ms, &used),
+				 7);
+		assert_int_equal(used, 33);
+		assert_true(ms >= 0 && ms <= 999);
+		snprintf(rest, sizeof(rest), "\"n\":%d}", i);
+		assert_string_equal(line + used, rest);
+		/* the date and time of a second between before and after */
+		strftime(at_before, sizeof(at_before), "%Y-%m-%dT%H:%M:%S", gmtime_r(&before, &tm));
+		strftime(at_after, sizeof(at_after), "%Y-%m-%dT%H:%M:%S", gmtime_r(&after, &tm));
+		assert_true(!strncmp(line + 7, at_before, 19) || !strncmp(line + 7, at_after, 19));
+		line = nl + 1;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +211,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_held_again_while_resuming_is_written_first,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records_carry_a_utc_timestamp, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,9 @@ struct audit_buf {
 	struct ev_loop *loop;
 	struct ev_deferred flush; /* queued when the buffer is non-empty */
 	size_t len;
+	int64_t ts_sec;           /* the second ts_text was formatted for */
+	char ts_text[32];         /* {"ts":"2026-12-01T23:59:59. */
+	size_t ts_len;
 	char data[AUDIT_BUF_BYTES];
 };
 
