@@ -181,6 +181,20 @@ def test_malformed_and_smuggling_requests_rejected():
     assert prov.requests() == [], [q["path"] for q in prov.requests()]
 
 
+def test_requests_in_awkward_pieces_are_all_answered_in_order():
+    """The gateway skips a read it knows would find nothing until the socket's
+    next readiness event: pipelined requests, heads and bodies in separate
+    writes with pauses, and a head dribbled 7 bytes at a time must all still
+    be read and answered on the one connection."""
+    FakeProvider()
+    tree, a, b, d = gateway()
+    ca = os.path.join(d.config["state_dir"], "ca.crt")
+    res = client_json([PYTHON, os.path.join(E2E, "clients", "split_writes.py"), ca], a,
+                      hosts_file(HOSTS), trust_env(d), timeout=60)
+    assert res["statuses"] == [200] * 6, res
+    assert len(d.audit_records("request")) == 6
+
+
 def test_upstream_dying_mid_stream_is_an_error_for_the_client():
     FakeProvider()
     tree, a, b, d = gateway()
