@@ -252,8 +252,8 @@ void conn_accept(struct worker *w, int fd, const struct sockaddr *peer)
 	c->snap = snap_get(w->snap);
 	c->policy = pol_set_get(c->snap->set, c->origin.policy_id);
 	bmap_addr_format(c->origin.dst_addr, c->origin.dst_port, c->dst, sizeof(c->dst));
-	if (cg_rel_path_of_id(sh->cg_mount_fd, sh->cg_mount, c->origin.cgroup_id, c->cgroup,
-			      sizeof(c->cgroup)))
+	if (cgpc_rel_path(&w->cgpaths, sh->cg_mount_fd, sh->cg_mount, c->origin.cgroup_id, c->cgroup,
+			  sizeof(c->cgroup)))
 		snprintf(c->cgroup, sizeof(c->cgroup), "?id=%llu",
 			 (unsigned long long)c->origin.cgroup_id);
 	c->origin.comm[AIGW_COMM_LEN - 1] = '\0';

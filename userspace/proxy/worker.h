@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "audit_gate.h"
+#include "cgroup_path_cache.h"
 #include "ev.h"
 #include "origin_fetch.h"
 #include "upstream.h"
@@ -69,6 +70,7 @@ struct worker {
 	struct conn *conns; /* all live connections, for timeouts */
 	struct snap *snap;  /* newest policy snapshot this worker has seen */
 	struct tca_leaf_cache *leaves; /* minted certificates, per SNI */
+	struct cg_path_cache cgpaths;  /* connections' cgroup paths, by id */
 	struct up_pool upstreams;
 	struct audit_buf *audit;
 	struct audit_gate agate;   /* responses' ends wait for their records */
