@@ -133,10 +133,59 @@ static void test_random_heap(void **state)
 	ev_loop_free(loop);
 }
 
+static uint64_t fired_at;
+
+static void record_time(struct ev_loop *loop, struct ev_timer *t)
+{
+	fired_at = ev_clock_ms();
+	record(loop, t);
+}
+
+/* Moved later (kept in its old place in the heap until that comes up): it
+ * does not fire at the old deadline, and fires at the new one. Moved
+ * earlier again, below its place: it fires then. */
+static void test_moved_later_fires_at_its_new_deadline(void **state)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct ev_timer t = { .cb = record_time, .data = (void *)(intptr_t)1 };
+	struct ev_timer stop = { .cb = stop_loop, .data = (void *)(intptr_t)2 };
+	uint64_t now = ev_now_ms(loop);
+
+	n_fired = 0;
+	assert_int_equal(ev_timer_at(loop, &t, now + 10), 0);
+	assert_int_equal(ev_timer_at(loop, &t, now + 80), 0); /* later */
+	assert_int_equal(ev_timer_at(loop, &t, now + 60), 0); /* earlier, still after its place */
+	assert_int_equal(ev_timer_at(loop, &stop, now + 40), 0);
+	assert_int_equal(ev_run(loop), 0);
+	assert_int_equal(n_fired, 1); /* only the stopper: t is not due */
+	assert_int_equal(fired[0], 2);
+	assert_true(ev_timer_armed(&t));
+	assert_int_equal(ev_timer_at(loop, &stop, now + 200), 0);
+	assert_int_equal(ev_run(loop), 0);
+	assert_int_equal(n_fired, 3);
+	assert_int_equal(fired[1], 1);
+	assert_true(fired_at >= now + 60);
+	assert_true(fired_at < now + 190);
+
+	/* later, then earlier than its place in the heap: fires at the earlier */
+	n_fired = 0;
+	now = ev_now_ms(loop);
+	assert_int_equal(ev_timer_at(loop, &t, now + 50), 0);
+	assert_int_equal(ev_timer_at(loop, &t, now + 100), 0);
+	assert_int_equal(ev_timer_at(loop, &t, now + 20), 0);
+	assert_int_equal(ev_timer_at(loop, &stop, now + 40), 0);
+	assert_int_equal(ev_run(loop), 0);
+	assert_int_equal(n_fired, 2);
+	assert_int_equal(fired[0], 1);
+	assert_true(fired_at >= now + 20 && fired_at < now + 40);
+	ev_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_order_move_stop),
+		cmocka_unit_test(test_moved_later_fires_at_its_new_deadline),
 		cmocka_unit_test(test_fires_on_time),
 		cmocka_unit_test(test_rearm_from_callback),
 		cmocka_unit_test(test_random_heap),

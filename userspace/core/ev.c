@@ -21,7 +21,7 @@ struct ev_loop {
 	ev_tick_cb turn_cb;
 	void *turn_arg;
 	struct ev_deferred *deferred;
-	struct ev_timer **heap; /* heap[1..n_timers]: min-heap by when_ms */
+	struct ev_timer **heap; /* heap[1..n_timers]: min-heap by key_ms */
 	size_t n_timers, heap_cap;
 	struct epoll_event events[EV_MAX_EVENTS];
 };
@@ -133,7 +133,7 @@ static void heap_up(struct ev_loop *loop, size_t i)
 {
 	struct ev_timer *t = loop->heap[i];
 
-	while (i > 1 && loop->heap[i / 2]->when_ms > t->when_ms) {
+	while (i > 1 && loop->heap[i / 2]->key_ms > t->key_ms) {
 		heap_place(loop, i, loop->heap[i / 2]);
 		i /= 2;
 	}
@@ -150,9 +150,9 @@ static void heap_down(struct ev_loop *loop, size_t i)
 
 		if (c > n)
 			break;
-		if (c + 1 <= n && loop->heap[c + 1]->when_ms < loop->heap[c]->when_ms)
+		if (c + 1 <= n && loop->heap[c + 1]->key_ms < loop->heap[c]->key_ms)
 			c++;
-		if (loop->heap[c]->when_ms >= t->when_ms)
+		if (loop->heap[c]->key_ms >= t->key_ms)
 			break;
 		heap_place(loop, i, loop->heap[c]);
 		i = c;
@@ -176,13 +176,13 @@ static void heap_remove(struct ev_loop *loop, struct ev_timer *t)
 int ev_timer_at(struct ev_loop *loop, struct ev_timer *t, uint64_t when_ms)
 {
 	if (t->heap_pos) {
-		uint64_t old = t->when_ms;
-
 		t->when_ms = when_ms;
-		if (when_ms < old)
+		/* Later: stay put, run_timers moves it when its key comes up.
+		 * Earlier: up the heap now. */
+		if (when_ms < t->key_ms) {
+			t->key_ms = when_ms;
 			heap_up(loop, t->heap_pos);
-		else if (when_ms > old)
-			heap_down(loop, t->heap_pos);
+		}
 		return 0;
 	}
 	if (loop->n_timers + 1 >= loop->heap_cap) {
@@ -194,7 +194,7 @@ int ev_timer_at(struct ev_loop *loop, struct ev_timer *t, uint64_t when_ms)
 		loop->heap = h;
 		loop->heap_cap = cap;
 	}
-	t->when_ms = when_ms;
+	t->when_ms = t->key_ms = when_ms;
 	loop->n_timers++;
 	heap_place(loop, loop->n_timers, t);
 	heap_up(loop, loop->n_timers);
@@ -221,9 +221,16 @@ size_t ev_timer_count(const struct ev_loop *loop)
  * one that fired) or stop others. */
 static void run_timers(struct ev_loop *loop)
 {
-	while (loop->n_timers && loop->heap[1]->when_ms <= loop->now_ms) {
+	while (loop->n_timers && loop->heap[1]->key_ms <= loop->now_ms) {
 		struct ev_timer *t = loop->heap[1];
 
+		if (t->key_ms != t->when_ms) {
+			/* moved later since it was placed: to its new place first,
+			 * so timers due in the same turn still fire in order */
+			t->key_ms = t->when_ms;
+			heap_down(loop, 1);
+			continue;
+		}
 		heap_remove(loop, t);
 		t->cb(loop, t);
 	}
@@ -236,8 +243,9 @@ static int wait_timeout(const struct ev_loop *loop)
 
 	if (loop->tick_cb)
 		next = loop->next_tick_ms;
-	if (loop->n_timers && loop->heap[1]->when_ms < next)
-		next = loop->heap[1]->when_ms;
+	/* the earliest key: at worst a wakeup early, to move a timer on */
+	if (loop->n_timers && loop->heap[1]->key_ms < next)
+		next = loop->heap[1]->key_ms;
 	if (next == UINT64_MAX)
 		return -1;
 	if (next <= loop->now_ms)

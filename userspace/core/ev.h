@@ -7,7 +7,9 @@
  * deadline), kept in a binary min-heap ordered by deadline, as nginx and
  * Redis do: arming, moving and stopping cost O(log n), expiry is exact to
  * the millisecond (the loop sleeps until the earliest deadline), and no
- * module sweeps a list. The heap's array grows by doubling (the only
+ * module sweeps a list. Moving an armed timer later, which a connection
+ * does on every read, is O(1): it keeps its place in the heap and is put
+ * in its new place only when the old one comes up, still firing on time. The heap's array grows by doubling (the only
  * allocation after ev_loop_new); a timer that cannot be armed for want of
  * memory reports it (-ENOMEM) rather than being silently lost. */
 #ifndef AIGW_EV_H
@@ -49,6 +51,7 @@ struct ev_deferred {
 /* Embed in the owner's struct; zero-initialised means not armed. */
 struct ev_timer {
 	uint64_t when_ms;  /* absolute, on the ev_clock_ms() clock */
+	uint64_t key_ms;   /* its place in the heap: <= when_ms (see ev_timer_at) */
 	uint32_t heap_pos; /* 1-based index in the loop's heap; 0 = not armed */
 	ev_timer_cb cb;
 	void *data;
