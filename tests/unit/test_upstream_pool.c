@@ -151,7 +151,7 @@ static void test_drained_socket_waits_for_its_event(void **state)
 	u->io.cb(w.loop, &u->io, EV_READ);
 	assert_int_equal(read_now(u, out, sizeof(out), &got), TIO_DONE);
 	assert_int_equal(got, 3);
-	assert_true(u->rd_drained); /* a short read: the queue was empty */
+	assert_true(u->rd.drained); /* a short read: the queue was empty */
 	/* Bytes that arrive now raise a new edge; until it is handled the
 	 * read waits (no syscall), then it reads them. */
 	assert_int_equal(write(server, "de", 2), 2);
@@ -163,7 +163,7 @@ static void test_drained_socket_waits_for_its_event(void **state)
 	assert_int_equal(write(server, "0123456789", 10), 10);
 	u->io.cb(w.loop, &u->io, EV_READ);
 	assert_int_equal(read_now(u, out, 4, &got), TIO_DONE);
-	assert_false(u->rd_drained);
+	assert_false(u->rd.drained);
 	assert_int_equal(read_now(u, out, sizeof(out), &got), TIO_DONE);
 	assert_int_equal(got, 6);
 	/* Data and the server's FIN in one event: the EOF behind the short
@@ -173,7 +173,7 @@ static void test_drained_socket_waits_for_its_event(void **state)
 	u->io.cb(w.loop, &u->io, EV_READ | EV_RDHUP);
 	assert_int_equal(read_now(u, out, sizeof(out), &got), TIO_DONE);
 	assert_int_equal(got, 3);
-	assert_false(u->rd_drained);
+	assert_false(u->rd.drained);
 	assert_int_equal(read_now(u, out, sizeof(out), &got), TIO_EOF);
 	up_release(&w, &w.upstreams, u, false);
 	turn();

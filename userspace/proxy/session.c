@@ -114,11 +114,6 @@ void ses_request_done(struct conn *c, int sent_status)
 	}
 }
 
-bool ses_gate_hold(struct conn *c)
-{
-	return agate_hold(&c->w->agate, &c->ses->gate);
-}
-
 void ses_gate_resume(struct agate_waiter *w)
 {
 	struct session *s = (struct session *)((char *)w - offsetof(struct session, gate));
@@ -336,7 +331,7 @@ static enum ses_step st_read_head(struct conn *c)
 			begin_request(c, NULL);
 			return refuse(c, 431, RR_BAD_REQUEST, true, "request head is too large");
 		}
-		if (tio_nothing_to_read(s->ssl, s->rd_drained))
+		if (tio_nothing_to_read(s->ssl, &s->rd))
 			return SES_WAIT;
 		switch (tio_read(s->ssl, &s->in, &got)) {
 		case TIO_DONE:
@@ -453,7 +448,7 @@ static enum ses_step st_read_body(struct conn *c)
 			conn_close(c, "out of memory");
 			return SES_CLOSED;
 		}
-		if (tio_nothing_to_read(s->ssl, s->rd_drained))
+		if (tio_nothing_to_read(s->ssl, &s->rd))
 			return SES_WAIT;
 		switch (tio_read(s->ssl, &s->in, &got)) {
 		case TIO_DONE: {
@@ -507,10 +502,7 @@ static void on_client(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 
 	if (c->mode != CONN_PROXY)
 		return;
-	if (events & (EV_RDHUP | EV_HUP))
-		tio_unwatch_reads(c->ses->ssl, &c->ses->rd_drained);
-	else if (events & EV_READ)
-		c->ses->rd_drained = false;
+	tio_rwatch_event(&c->ses->rd, events);
 	ses_drive(c);
 }
 
@@ -555,7 +547,7 @@ int ses_start(struct conn *c)
 		return -ENOMEM;
 	ctx = tca_leaf_ctx(c->w->leaves, c->sni);
 	if (!ctx || !(s->ssl = SSL_new(ctx)) || !SSL_set_fd(s->ssl, c->cio.fd) ||
-	    tio_watch_reads(s->ssl, &s->rd_drained) || buf_reserve(&s->in, SES_IO_BUF, SES_IO_BUF)) {
+	    tio_watch_reads(s->ssl, &s->rd) || buf_reserve(&s->in, SES_IO_BUF, SES_IO_BUF)) {
 		log_err("cannot set up TLS for sni=%s", c->sni);
 		if (s->ssl)
 			SSL_free(s->ssl);

@@ -41,6 +41,7 @@
 #include "http1_parse.h"
 #include "pipeline.h"
 #include "pool.h"
+#include "tls_io.h"
 
 struct conn;
 struct worker;
@@ -69,7 +70,7 @@ enum ses_step { SES_WAIT, SES_AGAIN, SES_CLOSED };
 struct session {
 	struct conn *conn;       /* the owner */
 	SSL *ssl;
-	bool rd_drained;         /* the client socket read empty since its last event */
+	struct tio_rwatch rd;    /* what the client socket's reads have said */
 	enum ses_state state;
 	struct ev_timer timer;
 	int timeout_status;      /* answered at the deadline (408/504), 0 = close */
@@ -144,7 +145,7 @@ enum ses_step ses_next_request(struct conn *c);
 void ses_request_done(struct conn *c, int sent_status);
 /* Before bytes that may end a response go to the client: true = wait, the
  * audit record is written at the end of this loop turn (audit_gate.h). */
-bool ses_gate_hold(struct conn *c);
+#define ses_gate_hold(c) agate_hold(&(c)->w->agate, &(c)->ses->gate)
 /* The audit gate let c's session go on. */
 void ses_gate_resume(struct agate_waiter *w);
 

@@ -68,13 +68,7 @@ static void on_io(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 		return;
 	if (events & EV_WRITE)
 		u->writable = true;
-	if (events & (EV_RDHUP | EV_HUP)) {
-		u->peer_shut = true; /* its EOF raises no new event: read it */
-		if (u->ssl)
-			tio_unwatch_reads(u->ssl, &u->rd_drained);
-	}
-	if (events & EV_READ)
-		u->rd_drained = false;
+	tio_rwatch_event(&u->rd, events);
 	if (u->owner) {
 		u->on_event(u, events);
 		return;
@@ -169,7 +163,7 @@ struct upconn *up_acquire(struct worker *w, struct up_pool *pool, const uint8_t 
 	u->io = (struct ev_io){ .fd = fd, .cb = on_io, .data = u };
 	if (tls) {
 		u->ssl = SSL_new(pool->ctx);
-		if (!u->ssl || !SSL_set_fd(u->ssl, fd) || tio_watch_reads(u->ssl, &u->rd_drained) ||
+		if (!u->ssl || !SSL_set_fd(u->ssl, fd) || tio_watch_reads(u->ssl, &u->rd) ||
 		    !tup_prepare(u->ssl, sni, port, pool->sessions)) {
 			up_close(w, u);
 			errno = ENOMEM;
@@ -268,27 +262,20 @@ enum tio up_read(struct upconn *u, struct buf *b, size_t *got)
 {
 	ssize_t rc;
 
-	if (u->ssl) {
-		if (tio_nothing_to_read(u->ssl, u->rd_drained)) {
-			*got = 0;
-			return TIO_WANT;
-		}
-		return tio_read(u->ssl, b, got);
-	}
 	*got = 0;
+	if (tio_nothing_to_read(u->ssl, &u->rd))
+		return TIO_WANT;
+	if (u->ssl)
+		return tio_read(u->ssl, b, got);
 	if (b->len == b->cap)
 		return TIO_DONE;
-	if (u->rd_drained)
-		return TIO_WANT;
 	rc = read(u->io.fd, b->p + b->len, b->cap - b->len);
+	tio_rwatch_plain(&u->rd, rc, b->cap - b->len);
 	if (rc > 0) {
-		u->rd_drained = !u->peer_shut && (size_t)rc < b->cap - b->len;
 		b->len += (size_t)rc;
 		*got = (size_t)rc;
 		return TIO_DONE;
 	}
-	if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		u->rd_drained = !u->peer_shut;
 	return up_plain_result(rc);
 }
 

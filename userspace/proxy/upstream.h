@@ -35,8 +35,7 @@ struct upconn {
 	struct upconn *prev, *next; /* pool list */
 	enum up_state state;
 	bool writable;            /* an EV_WRITE edge was seen (connect done) */
-	bool rd_drained;          /* read empty since its last readiness event */
-	bool peer_shut;           /* EV_RDHUP or EV_HUP seen: reads are never skipped */
+	struct tio_rwatch rd;     /* what its reads have said (tls_io.h) */
 	bool reused;              /* taken from the pool */
 	bool tls;                 /* false: plain TCP (ssl stays NULL) */
 	bool tls_failed;          /* it failed in the handshake, not the connect */

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <openssl/err.h>
 
+#include "ev.h"
+
 enum tio tio_result(SSL *ssl, int rc)
 {
 	switch (SSL_get_error(ssl, rc)) {
@@ -62,33 +64,38 @@ static long watch_reads(BIO *b, int oper, const char *argp, size_t len, int argi
 	(void)argi;
 	(void)argl;
 	if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
-		bool *drained = (bool *)BIO_get_callback_arg(b);
+		struct tio_rwatch *w = (struct tio_rwatch *)BIO_get_callback_arg(b);
 
-		if (ret > 0 ? processed && *processed < len : BIO_should_retry(b))
-			*drained = true;
+		if (!w->shut && (ret > 0 ? processed && *processed < len : BIO_should_retry(b)))
+			w->drained = true;
 	}
 	return ret;
 }
 
-int tio_watch_reads(SSL *ssl, bool *drained)
+int tio_watch_reads(SSL *ssl, struct tio_rwatch *w)
 {
 	BIO *rb = SSL_get_rbio(ssl);
 
 	if (!rb)
 		return -1;
-	*drained = false;
-	BIO_set_callback_arg(rb, (char *)drained);
+	*w = (struct tio_rwatch){ 0 };
+	BIO_set_callback_arg(rb, (char *)w);
 	BIO_set_callback_ex(rb, watch_reads);
 	return 0;
 }
 
-void tio_unwatch_reads(SSL *ssl, bool *drained)
+void tio_rwatch_plain(struct tio_rwatch *w, ssize_t rc, size_t asked)
 {
-	BIO *rb = SSL_get_rbio(ssl);
+	if (!w->shut && (rc > 0 ? (size_t)rc < asked : rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+		w->drained = true;
+}
 
-	if (rb)
-		BIO_set_callback_ex(rb, NULL);
-	*drained = false;
+void tio_rwatch_event(struct tio_rwatch *w, uint32_t events)
+{
+	if (events & (EV_RDHUP | EV_HUP))
+		w->shut = true;
+	if (events & (EV_READ | EV_RDHUP | EV_HUP))
+		w->drained = false;
 }
 
 enum tio tio_flush(SSL *ssl, struct buf *b, uint64_t *count)

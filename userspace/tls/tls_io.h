@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
@@ -25,23 +26,31 @@ enum tio tio_flush(SSL *ssl, struct buf *b, uint64_t *count);
 /* Write data[*off..len) out, advancing *off. */
 enum tio tio_write(SSL *ssl, const char *data, size_t len, size_t *off, uint64_t *count);
 
-/* Watch the raw reads under ssl (after SSL_set_fd): *drained is set when a
- * read() came back short or would block, i.e. the socket's queue was empty
- * then. With edge-triggered epoll nothing can be there until the next
- * readiness event, on which the owner clears *drained: until then a read
- * can wait instead of costing a syscall that returns EAGAIN (two of them
- * per proxied request, one on each leg). */
-int tio_watch_reads(SSL *ssl, bool *drained);
-/* The peer shut its side (EV_RDHUP, EV_HUP): a short read no longer means
- * nothing is left, the EOF is, and it raises no new event. Reads are no
- * longer skipped. */
-void tio_unwatch_reads(SSL *ssl, bool *drained);
+/* What a socket's raw reads have said since its last readiness event.
+ * drained: a read() came back short or would block, so the kernel's queue
+ * was empty then; with edge-triggered epoll nothing can be there before
+ * the next event, so a read can wait for it instead of costing a syscall
+ * that returns EAGAIN (two per proxied request, one on each leg). Once the
+ * peer has shut its side the EOF behind a short read raises no new event:
+ * reads are never skipped again. The same for the client leg and the
+ * upstream leg, TLS or plain. */
+struct tio_rwatch {
+	bool drained;
+	bool shut;
+};
 
-/* Nothing to read now: no TLS bytes buffered, the socket drained since its
- * last readiness event. */
-static inline bool tio_nothing_to_read(SSL *ssl, bool drained)
+/* Note the raw reads under ssl (after SSL_set_fd). */
+int tio_watch_reads(SSL *ssl, struct tio_rwatch *w);
+/* A plain read() that asked for `asked` bytes returned rc (errno set). */
+void tio_rwatch_plain(struct tio_rwatch *w, ssize_t rc, size_t asked);
+/* A readiness event (EV_* flags) for the socket. */
+void tio_rwatch_event(struct tio_rwatch *w, uint32_t events);
+
+/* Nothing to read now: drained, and no TLS bytes buffered (ssl NULL for a
+ * plain socket). */
+static inline bool tio_nothing_to_read(SSL *ssl, const struct tio_rwatch *w)
 {
-	return drained && !SSL_has_pending(ssl);
+	return w->drained && (!ssl || !SSL_has_pending(ssl));
 }
 
 #endif
