@@ -15,15 +15,6 @@ static void unlink_waiter(struct agate_waiter *w)
 	w->pprev = NULL;
 }
 
-static void push(struct agate_waiter **head, struct agate_waiter *w)
-{
-	w->next = *head;
-	if (*head)
-		(*head)->pprev = &w->next;
-	*head = w;
-	w->pprev = head;
-}
-
 /* End of the turn: write the records, then let the responses go. A resumed
  * session may finish another request at once (a pipelined one the gateway
  * answers itself) and be held again: the loop writes again first. */
@@ -32,17 +23,13 @@ static void release(struct ev_deferred *d)
 	struct audit_gate *g = (struct audit_gate *)((char *)d - offsetof(struct audit_gate, release));
 
 	while (g->held) {
-		struct agate_waiter *batch = NULL;
-
-		audit_flush(g->audit);
-		/* Move the held ones to a list of our own: a waiter closed while
+		/* The held ones become a list of our own: a waiter closed while
 		 * another resumes unlinks itself from it. */
-		while (g->held) {
-			struct agate_waiter *w = g->held;
+		struct agate_waiter *batch = g->held;
 
-			unlink_waiter(w);
-			push(&batch, w);
-		}
+		batch->pprev = &batch;
+		g->held = NULL;
+		audit_flush(g->audit);
 		while (batch) {
 			struct agate_waiter *w = batch;
 
@@ -64,14 +51,16 @@ void agate_init(struct audit_gate *g, struct audit_buf *audit, struct ev_loop *l
 	g->release.queued = false;
 }
 
-bool agate_hold(struct audit_gate *g, struct agate_waiter *w)
+void agate_park(struct audit_gate *g, struct agate_waiter *w)
 {
-	if (!w->record_queued)
-		return false;
-	if (!w->pprev)
-		push(&g->held, w);
+	if (!w->pprev) {
+		w->next = g->held;
+		if (g->held)
+			g->held->pprev = &w->next;
+		g->held = w;
+		w->pprev = &g->held;
+	}
 	ev_defer(g->loop, &g->release);
-	return true;
 }
 
 void agate_cancel(struct agate_waiter *w)

@@ -39,9 +39,17 @@ static inline void agate_record_queued(struct agate_waiter *w)
 {
 	w->record_queued = true;
 }
+void agate_park(struct audit_gate *g, struct agate_waiter *w);
 /* Before the client may see a response's end: true = held (the caller
- * waits; resume runs at the end of this loop turn, after the write). */
-bool agate_hold(struct audit_gate *g, struct agate_waiter *w);
+ * waits; resume runs at the end of this loop turn, after the write).
+ * Inline: asked on every pass of a response's relay loop. */
+static inline bool agate_hold(struct audit_gate *g, struct agate_waiter *w)
+{
+	if (!w->record_queued)
+		return false;
+	agate_park(g, w);
+	return true;
+}
 /* The waiter's owner is going away. */
 void agate_cancel(struct agate_waiter *w);
 
