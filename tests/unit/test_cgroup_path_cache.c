@@ -67,6 +67,8 @@ static void test_hit_and_a_removed_cgroup_is_never_answered_from_the_cache(void 
 	assert_int_equal(cgpc_rel_path(&pc, mount_fd, mount, id, rel, sizeof(rel)), 0);
 	assert_string_equal(rel, want);
 	assert_int_equal(pc.hits, 1);
+	/* a cached path longer than the caller's room: an error, never cut */
+	assert_int_equal(cgpc_rel_path(&pc, mount_fd, mount, id, rel, 4), -ENAMETOOLONG);
 
 	/* removed: an error, never the cached path; a new cgroup of the same
 	 * name is another id (cgroup2 never renames, never reuses an id) */

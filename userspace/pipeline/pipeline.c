@@ -38,6 +38,15 @@ const struct pl_stage *const pl_stages[] = {
 };
 const size_t pl_n_stages = sizeof(pl_stages) / sizeof(pl_stages[0]);
 
+static void publish_dirty(struct ev_deferred *d)
+{
+	struct pl_env *env = (struct pl_env *)((char *)d - offsetof(struct pl_env, publish));
+
+	for (int i = 0; i < env->n_dirty; i++)
+		acct_publish(env->acct, env->dirty[i]);
+	env->n_dirty = 0;
+}
+
 int pl_env_init(struct pl_env *env, const struct cfg_config *cfg, struct acct *acct,
 		struct rl_table *rates, const struct price_table *prices)
 {
@@ -46,17 +55,9 @@ int pl_env_init(struct pl_env *env, const struct cfg_config *cfg, struct acct *a
 	env->acct = acct;
 	env->rates = rates;
 	env->prices = prices;
+	env->publish.fn = publish_dirty;
 	jt_init(&env->tape);
 	return 0;
-}
-
-static void publish_dirty(struct ev_deferred *d)
-{
-	struct pl_env *env = (struct pl_env *)((char *)d - offsetof(struct pl_env, publish));
-
-	for (int i = 0; i < env->n_dirty; i++)
-		acct_publish(env->acct, env->dirty[i]);
-	env->n_dirty = 0;
 }
 
 /* Write cgroup_id's row at the end of this loop turn, once however many of
@@ -71,7 +72,6 @@ static void mark_dirty(struct pl_env *env, uint64_t cgroup_id)
 		return;
 	}
 	env->dirty[env->n_dirty++] = cgroup_id;
-	env->publish.fn = publish_dirty;
 	ev_defer(env->loop, &env->publish);
 }
 
